@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The oracle: intended per-page state, owned ranges, changes in flight. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/access.h"
+#include "core/cpu.h"
+#include "core/oracle.h"
+
+int bbm_oracle_init(struct bbm_oracle *oracle, uint64_t mem)
+{
+	memset(oracle, 0, sizeof(*oracle));
+	oracle->nr_pages = mem >> BBM_PAGE_SHIFT;
+	oracle->page_state = calloc(oracle->nr_pages, 1);
+	if (!oracle->page_state)
+		return -ENOMEM;
+	pthread_mutex_init(&oracle->lock, NULL);
+	return 0;
+}
+
+void bbm_oracle_destroy(struct bbm_oracle *oracle)
+{
+	free(oracle->page_state);
+	oracle->page_state = NULL;
+	pthread_mutex_destroy(&oracle->lock);
+}
+
+/* Open a slot for writing: readers retry while its count is odd. */
+static void slot_write_begin(struct bbm_owner_slot *slot)
+{
+	bbm_store_relaxed(&slot->seq, slot->seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void slot_write_end(struct bbm_owner_slot *slot)
+{
+	bbm_store_release(&slot->seq, slot->seq + 1);
+}
+
+bool bbm_oracle_own(struct bbm_oracle *oracle, int slot, uint64_t start,
+		    uint64_t end)
+{
+	struct bbm_owner_slot *s;
+	int i;
+
+	pthread_mutex_lock(&oracle->lock);
+	for (i = 0; i < BBM_ORACLE_SLOTS; i++) {
+		s = &oracle->slots[i];
+		if (s->start && s->start < end && start < s->end) {
+			pthread_mutex_unlock(&oracle->lock);
+			return false;
+		}
+	}
+	s = &oracle->slots[slot];
+	slot_write_begin(s);
+	bbm_store_relaxed(&s->start, start);
+	bbm_store_relaxed(&s->end, end);
+	bbm_store_relaxed(&s->changing, false);
+	slot_write_end(s);
+	pthread_mutex_unlock(&oracle->lock);
+	return true;
+}
+
+void bbm_oracle_release(struct bbm_oracle *oracle, int slot)
+{
+	struct bbm_owner_slot *s = &oracle->slots[slot];
+
+	pthread_mutex_lock(&oracle->lock);
+	slot_write_begin(s);
+	bbm_store_relaxed(&s->start, 0);
+	bbm_store_relaxed(&s->end, 0);
+	bbm_store_relaxed(&s->changing, false);
+	slot_write_end(s);
+	pthread_mutex_unlock(&oracle->lock);
+}
+
+void bbm_oracle_begin_change(struct bbm_oracle *oracle, int slot,
+			     const struct bbm_ps_change *change)
+{
+	struct bbm_owner_slot *s = &oracle->slots[slot];
+	uint64_t seq;
+	unsigned int i;
+
+	slot_write_begin(s);
+	bbm_store_relaxed(&s->change.set, change->set);
+	bbm_store_relaxed(&s->change.clear, change->clear);
+	bbm_store_relaxed(&s->change.invalid_window, change->invalid_window);
+	bbm_store_relaxed(&s->changing, true);
+	slot_write_end(s);
+
+	/* Remember the range for readers that look where writers work. */
+	seq = bbm_add_return(&oracle->recent_seq, 1);
+	i = seq % BBM_ORACLE_RECENT;
+	bbm_store_relaxed(&oracle->recent[i][0], s->start);
+	bbm_store_relaxed(&oracle->recent[i][1], s->end);
+}
+
+/* Remember a closed invalid window before it stops being in flight. */
+static void oracle_window_closed(struct bbm_oracle *oracle, uint64_t start,
+				 uint64_t end)
+{
+	uint64_t seq;
+	unsigned int i;
+
+	pthread_mutex_lock(&oracle->lock);
+	seq = oracle->closed_seq + 1;
+	i = seq % BBM_ORACLE_CLOSED;
+	bbm_store_release(&oracle->closed[i].seq, 0);
+	bbm_store_relaxed(&oracle->closed[i].start, start);
+	bbm_store_relaxed(&oracle->closed[i].end, end);
+	bbm_store_release(&oracle->closed[i].seq, seq);
+	bbm_store_release(&oracle->closed_seq, seq);
+	pthread_mutex_unlock(&oracle->lock);
+}
+
+/* Did an invalid window over @va close after @since? */
+static bool closed_window_covers(struct bbm_oracle *oracle, uint64_t va,
+				 uint64_t since)
+{
+	uint64_t now = bbm_load_acquire(&oracle->closed_seq);
+	uint64_t seq, start, end;
+	unsigned int i;
+
+	/* More closed than remembered: cannot tell, so do not cry wolf. */
+	if (now - since >= BBM_ORACLE_CLOSED)
+		return true;
+	for (seq = since + 1; seq <= now; seq++) {
+		i = seq % BBM_ORACLE_CLOSED;
+		start = bbm_load_relaxed(&oracle->closed[i].start);
+		end = bbm_load_relaxed(&oracle->closed[i].end);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (bbm_load_relaxed(&oracle->closed[i].seq) != seq)
+			return true;
+		if (va >= start && va < end)
+			return true;
+	}
+	return false;
+}
+
+void bbm_oracle_end_change(struct bbm_oracle *oracle, int slot, bool ok)
+{
+	struct bbm_owner_slot *s = &oracle->slots[slot];
+	uint64_t first = (s->start - BBM_PAGE_OFFSET) >> BBM_PAGE_SHIFT;
+	uint64_t last = (s->end - BBM_PAGE_OFFSET) >> BBM_PAGE_SHIFT;
+	uint8_t *ps;
+	uint64_t pfn;
+
+	/* The pages' new state is visible before the change stops being so. */
+	for (pfn = first; pfn < last; pfn++) {
+		ps = &oracle->page_state[pfn];
+		bbm_store_release(ps, ok ? bbm_ps_apply(*ps, &s->change) :
+					   *ps | BBM_PS_LEAKED);
+	}
+	if (s->change.invalid_window)
+		oracle_window_closed(oracle, s->start, s->end);
+	slot_write_begin(s);
+	bbm_store_relaxed(&s->changing, false);
+	slot_write_end(s);
+}
+
+/* Does a page that was in state @ps allow @attrs (no VALID: a fault)? */
+static bool ps_allows(uint8_t ps, uint64_t attrs)
+{
+	if (ps & BBM_PS_LEAKED)
+		return true;
+	if (!(attrs & BBM_VALID))
+		return ps & BBM_PS_INVALID;
+	return attrs == bbm_ps_attrs(ps);
+}
+
+/* Does the change in flight in @s, if it covers @va, allow @attrs? */
+static bool slot_allows(struct bbm_owner_slot *s, uint64_t va, uint8_t ps,
+			uint64_t attrs)
+{
+	struct bbm_ps_change change;
+	uint64_t start, end;
+	uint32_t seq;
+	bool changing;
+
+	do {
+		seq = bbm_load_acquire(&s->seq);
+		start = bbm_load_relaxed(&s->start);
+		end = bbm_load_relaxed(&s->end);
+		changing = bbm_load_relaxed(&s->changing);
+		change.set = bbm_load_relaxed(&s->change.set);
+		change.clear = bbm_load_relaxed(&s->change.clear);
+		change.invalid_window =
+			bbm_load_relaxed(&s->change.invalid_window);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((seq & 1) || seq != bbm_load_relaxed(&s->seq));
+
+	if (!changing || va < start || va >= end)
+		return false;
+	if (!(attrs & BBM_VALID))
+		return change.invalid_window;
+	return ps_allows(bbm_ps_apply(ps, &change), attrs);
+}
+
+bool bbm_oracle_allows(struct bbm_oracle *oracle, uint64_t va,
+		       const struct bbm_oracle_snap *snap, uint64_t attrs)
+{
+	uint8_t ps_before = snap->ps, ps_now;
+	int i;
+
+	if (ps_allows(ps_before, attrs))
+		return true;
+	/*
+	 * Changes in flight before the state now: a change that has ended
+	 * by the time we look at its slot has already stored its state.
+	 */
+	for (i = 0; i < BBM_ORACLE_SLOTS; i++)
+		if (slot_allows(&oracle->slots[i], va, ps_before, attrs))
+			return true;
+	ps_now = bbm_oracle_state(oracle, va);
+	if (ps_allows(ps_now, attrs))
+		return true;
+	for (i = 0; i < BBM_ORACLE_SLOTS; i++)
+		if (slot_allows(&oracle->slots[i], va, ps_now, attrs))
+			return true;
+	/* A fault in a window that opened and closed since the snapshot. */
+	return !(attrs & BBM_VALID) &&
+	       closed_window_covers(oracle, va, snap->closed_seq);
+}
+
+uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng)
+{
+	uint64_t seq = bbm_load_acquire(&oracle->recent_seq);
+	uint64_t start, end, span;
+	unsigned int i;
+
+	if (!seq)
+		return 0;
+	i = (seq - bbm_rand_below(rng, seq < BBM_ORACLE_RECENT ?
+						 seq :
+						 BBM_ORACLE_RECENT)) %
+	    BBM_ORACLE_RECENT;
+	start = bbm_load_relaxed(&oracle->recent[i][0]);
+	end = bbm_load_relaxed(&oracle->recent[i][1]);
+	if (!start || end <= start)
+		return 0;
+	/* The range, and the 2 MiB around it that its splits touch. */
+	start = (start & ~(BBM_PMD_SIZE - 1));
+	end = (end + BBM_PMD_SIZE - 1) & ~(BBM_PMD_SIZE - 1);
+	span = (end - start) >> BBM_PAGE_SHIFT;
+	return start + (bbm_rand_below(rng, span) << BBM_PAGE_SHIFT);
+}
