@@ -106,7 +106,8 @@ struct bbm_cpu {
 	bool translates;		/* its role accesses memory (has a TLB) */
 	uint64_t percpu_va;		/* its per-CPU data page */
 	uint64_t tlbi_acked;		/* shared: last TLBI log entry applied */
-	struct bbm_tlb tlb;		/* owner-only but for parked drains */
+	int tlb_lock;			/* shared: owner's lookups vs TLBIs */
+	struct bbm_tlb tlb;		/* under tlb_lock */
 	uint64_t rng;			/* splitmix64 state, owner-only */
 	uint64_t last_va;		/* recent access, for prefetch */
 	struct bbm_event_ring ring;	/* owner writes, dumps read */

@@ -47,6 +47,11 @@ struct bbm_map_ops {
 	 * parked).  [pthread_mutex_lock]
 	 */
 	void (*lock_split)(struct bbm_map *map);
+	/*
+	 * A lockless walker is about to write into a table it has just
+	 * reached: where a preempted kernel thread would pause.  [nothing]
+	 */
+	void (*walk_pause)(struct bbm_map *map, uint64_t addr);
 	/* The realm monitor flips [start, end) to shared or private.  [ok] */
 	int (*rsi_set_state)(struct bbm_map *map, uint64_t start, uint64_t end,
 			     bool shared);

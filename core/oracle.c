@@ -79,8 +79,6 @@ void bbm_oracle_begin_change(struct bbm_oracle *oracle, int slot,
 			     const struct bbm_ps_change *change)
 {
 	struct bbm_owner_slot *s = &oracle->slots[slot];
-	uint64_t seq;
-	unsigned int i;
 
 	slot_write_begin(s);
 	bbm_store_relaxed(&s->change.set, change->set);
@@ -89,53 +87,40 @@ void bbm_oracle_begin_change(struct bbm_oracle *oracle, int slot,
 	bbm_store_relaxed(&s->changing, true);
 	slot_write_end(s);
 
-	/* Remember the range for readers that look where writers work. */
-	seq = bbm_add_return(&oracle->recent_seq, 1);
-	i = seq % BBM_ORACLE_RECENT;
-	bbm_store_relaxed(&oracle->recent[i][0], s->start);
-	bbm_store_relaxed(&oracle->recent[i][1], s->end);
+	bbm_oracle_note_hot(oracle, s->start, s->end);
 }
 
-/* Remember a closed invalid window before it stops being in flight. */
-static void oracle_window_closed(struct bbm_oracle *oracle, uint64_t start,
-				 uint64_t end)
+void bbm_oracle_note_hot(struct bbm_oracle *oracle, uint64_t start,
+			 uint64_t end)
+{
+	uint64_t seq = bbm_add_return(&oracle->recent_seq, 1);
+	unsigned int i = seq % BBM_ORACLE_RECENT;
+
+	bbm_store_relaxed(&oracle->recent[i][0], start);
+	bbm_store_relaxed(&oracle->recent[i][1], end);
+}
+
+/* Log a completed change (under the slot's ownership, before release). */
+static void oracle_log_done(struct bbm_oracle *oracle,
+			    const struct bbm_owner_slot *s, bool ok)
 {
 	uint64_t seq;
 	unsigned int i;
 
 	pthread_mutex_lock(&oracle->lock);
-	seq = oracle->closed_seq + 1;
-	i = seq % BBM_ORACLE_CLOSED;
-	bbm_store_release(&oracle->closed[i].seq, 0);
-	bbm_store_relaxed(&oracle->closed[i].start, start);
-	bbm_store_relaxed(&oracle->closed[i].end, end);
-	bbm_store_release(&oracle->closed[i].seq, seq);
-	bbm_store_release(&oracle->closed_seq, seq);
+	seq = oracle->done_seq + 1;
+	i = seq % BBM_ORACLE_DONE;
+	bbm_store_release(&oracle->done[i].seq, 0);
+	bbm_store_relaxed(&oracle->done[i].start, s->start);
+	bbm_store_relaxed(&oracle->done[i].end, s->end);
+	bbm_store_relaxed(&oracle->done[i].change.set, s->change.set);
+	bbm_store_relaxed(&oracle->done[i].change.clear, s->change.clear);
+	bbm_store_relaxed(&oracle->done[i].change.invalid_window,
+			  s->change.invalid_window);
+	bbm_store_relaxed(&oracle->done[i].ok, ok);
+	bbm_store_release(&oracle->done[i].seq, seq);
+	bbm_store_release(&oracle->done_seq, seq);
 	pthread_mutex_unlock(&oracle->lock);
-}
-
-/* Did an invalid window over @va close after @since? */
-static bool closed_window_covers(struct bbm_oracle *oracle, uint64_t va,
-				 uint64_t since)
-{
-	uint64_t now = bbm_load_acquire(&oracle->closed_seq);
-	uint64_t seq, start, end;
-	unsigned int i;
-
-	/* More closed than remembered: cannot tell, so do not cry wolf. */
-	if (now - since >= BBM_ORACLE_CLOSED)
-		return true;
-	for (seq = since + 1; seq <= now; seq++) {
-		i = seq % BBM_ORACLE_CLOSED;
-		start = bbm_load_relaxed(&oracle->closed[i].start);
-		end = bbm_load_relaxed(&oracle->closed[i].end);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (bbm_load_relaxed(&oracle->closed[i].seq) != seq)
-			return true;
-		if (va >= start && va < end)
-			return true;
-	}
-	return false;
 }
 
 void bbm_oracle_end_change(struct bbm_oracle *oracle, int slot, bool ok)
@@ -152,8 +137,7 @@ void bbm_oracle_end_change(struct bbm_oracle *oracle, int slot, bool ok)
 		bbm_store_release(ps, ok ? bbm_ps_apply(*ps, &s->change) :
 					   *ps | BBM_PS_LEAKED);
 	}
-	if (s->change.invalid_window)
-		oracle_window_closed(oracle, s->start, s->end);
+	oracle_log_done(oracle, s, ok);
 	slot_write_begin(s);
 	bbm_store_relaxed(&s->changing, false);
 	slot_write_end(s);
@@ -197,30 +181,75 @@ static bool slot_allows(struct bbm_owner_slot *s, uint64_t va, uint8_t ps,
 	return ps_allows(bbm_ps_apply(ps, &change), attrs);
 }
 
+/* Does a change in flight over @va allow @attrs from state @ps? */
+static bool slots_allow(struct bbm_oracle *oracle, uint64_t va, uint8_t ps,
+			uint64_t attrs)
+{
+	int i;
+
+	for (i = 0; i < BBM_ORACLE_SLOTS; i++)
+		if (slot_allows(&oracle->slots[i], va, ps, attrs))
+			return true;
+	return false;
+}
+
+/*
+ * Replay the changes over @va that completed since @since, from @ps: is
+ * @attrs one of the states the page went through, or a fault inside one
+ * of their invalid windows?  Pages are owned by one writer at a time, so
+ * the changes of a page are in log order.
+ */
+static bool history_allows(struct bbm_oracle *oracle, uint64_t va,
+			   uint8_t ps, uint64_t since, uint64_t attrs)
+{
+	uint64_t now = bbm_load_acquire(&oracle->done_seq);
+	struct bbm_ps_change change;
+	uint64_t seq, start, end;
+	unsigned int i;
+	bool ok;
+
+	/* More than remembered: cannot tell, so do not cry wolf. */
+	if (now - since >= BBM_ORACLE_DONE)
+		return true;
+	for (seq = since + 1; seq <= now; seq++) {
+		i = seq % BBM_ORACLE_DONE;
+		start = bbm_load_relaxed(&oracle->done[i].start);
+		end = bbm_load_relaxed(&oracle->done[i].end);
+		change.set = bbm_load_relaxed(&oracle->done[i].change.set);
+		change.clear = bbm_load_relaxed(&oracle->done[i].change.clear);
+		change.invalid_window =
+			bbm_load_relaxed(&oracle->done[i].change.invalid_window);
+		ok = bbm_load_relaxed(&oracle->done[i].ok);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (bbm_load_relaxed(&oracle->done[i].seq) != seq)
+			return true;
+		if (va < start || va >= end)
+			continue;
+		if (!ok || (!(attrs & BBM_VALID) && change.invalid_window))
+			return true;
+		ps = bbm_ps_apply(ps, &change);
+		if (ps_allows(ps, attrs) || slots_allow(oracle, va, ps, attrs))
+			return true;
+	}
+	return false;
+}
+
 bool bbm_oracle_allows(struct bbm_oracle *oracle, uint64_t va,
 		       const struct bbm_oracle_snap *snap, uint64_t attrs)
 {
-	uint8_t ps_before = snap->ps, ps_now;
-	int i;
+	uint8_t ps_now;
 
-	if (ps_allows(ps_before, attrs))
+	if (ps_allows(snap->ps, attrs) ||
+	    slots_allow(oracle, va, snap->ps, attrs))
 		return true;
 	/*
-	 * Changes in flight before the state now: a change that has ended
-	 * by the time we look at its slot has already stored its state.
+	 * Then what completed since: a change that has ended by the time we
+	 * look at its slot has already logged itself and stored its state.
 	 */
-	for (i = 0; i < BBM_ORACLE_SLOTS; i++)
-		if (slot_allows(&oracle->slots[i], va, ps_before, attrs))
-			return true;
-	ps_now = bbm_oracle_state(oracle, va);
-	if (ps_allows(ps_now, attrs))
+	if (history_allows(oracle, va, snap->ps, snap->done_seq, attrs))
 		return true;
-	for (i = 0; i < BBM_ORACLE_SLOTS; i++)
-		if (slot_allows(&oracle->slots[i], va, ps_now, attrs))
-			return true;
-	/* A fault in a window that opened and closed since the snapshot. */
-	return !(attrs & BBM_VALID) &&
-	       closed_window_covers(oracle, va, snap->closed_seq);
+	ps_now = bbm_oracle_state(oracle, va);
+	return ps_allows(ps_now, attrs) || slots_allow(oracle, va, ps_now, attrs);
 }
 
 uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng)
@@ -231,9 +260,12 @@ uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng)
 
 	if (!seq)
 		return 0;
-	i = (seq - bbm_rand_below(rng, seq < BBM_ORACLE_RECENT ?
-						 seq :
-						 BBM_ORACLE_RECENT)) %
+	/* Half the time the newest range: where a writer is right now. */
+	i = (seq - (bbm_rand_below(rng, 2) ?
+			    0 :
+			    bbm_rand_below(rng, seq < BBM_ORACLE_RECENT ?
+							seq :
+							BBM_ORACLE_RECENT))) %
 	    BBM_ORACLE_RECENT;
 	start = bbm_load_relaxed(&oracle->recent[i][0]);
 	end = bbm_load_relaxed(&oracle->recent[i][1]);
@@ -244,4 +276,17 @@ uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng)
 	end = (end + BBM_PMD_SIZE - 1) & ~(BBM_PMD_SIZE - 1);
 	span = (end - start) >> BBM_PAGE_SHIFT;
 	return start + (bbm_rand_below(rng, span) << BBM_PAGE_SHIFT);
+}
+
+bool bbm_oracle_newest(struct bbm_oracle *oracle, uint64_t *start,
+		       uint64_t *end)
+{
+	uint64_t seq = bbm_load_acquire(&oracle->recent_seq);
+	unsigned int i = seq % BBM_ORACLE_RECENT;
+
+	if (!seq)
+		return false;
+	*start = bbm_load_relaxed(&oracle->recent[i][0]);
+	*end = bbm_load_relaxed(&oracle->recent[i][1]);
+	return *start && *end > *start;
 }

@@ -65,7 +65,7 @@ struct bbm_owner_slot {
 	bool changing;
 };
 
-#define BBM_ORACLE_CLOSED 64	/* invalid windows remembered after closing */
+#define BBM_ORACLE_DONE 256	/* completed changes remembered */
 
 struct bbm_oracle {
 	uint8_t *page_state;	/* one byte per 4 KiB page of RAM */
@@ -75,15 +75,18 @@ struct bbm_oracle {
 	uint64_t recent_seq;	/* shared: recent ranges written */
 	uint64_t recent[BBM_ORACLE_RECENT][2];
 	/*
-	 * Invalid windows that closed: a walk that met one may find it
-	 * closed, its pages valid again, by the time it looks.
+	 * Changes that completed, in order: a translation taken before one
+	 * completed may be checked after it, and after the next change of
+	 * the same pages, when neither is in flight any more.
 	 */
-	uint64_t closed_seq;	/* shared: windows closed so far */
+	uint64_t done_seq;	/* shared: changes completed so far */
 	struct {
-		uint64_t seq;	/* tag: which window this entry holds */
+		uint64_t seq;	/* tag: which change this entry holds */
 		uint64_t start;
 		uint64_t end;
-	} closed[BBM_ORACLE_CLOSED];
+		struct bbm_ps_change change;
+		bool ok;
+	} done[BBM_ORACLE_DONE];
 };
 
 int bbm_oracle_init(struct bbm_oracle *oracle, uint64_t mem);
@@ -119,24 +122,33 @@ void bbm_oracle_end_change(struct bbm_oracle *oracle, int slot, bool ok);
 /* Read before a translation: what bbm_oracle_allows() compares against. */
 struct bbm_oracle_snap {
 	uint8_t ps;		/* the page's state */
-	uint64_t closed_seq;	/* invalid windows closed so far */
+	uint64_t done_seq;	/* changes completed so far */
 };
 
 static inline void bbm_oracle_snap(const struct bbm_oracle *oracle,
 				   uint64_t va, struct bbm_oracle_snap *snap)
 {
+	/* The log first: a change it misses is then replayed (idempotent). */
+	snap->done_seq = __atomic_load_n(&oracle->done_seq,
+					 __ATOMIC_ACQUIRE);
 	snap->ps = bbm_oracle_state(oracle, va);
-	snap->closed_seq = __atomic_load_n(&oracle->closed_seq,
-					   __ATOMIC_ACQUIRE);
 }
 
 /*
  * Is @attrs (or a fault, when @attrs has no VALID) a translation @va may
  * have given since @snap was taken?  Looks at the state then and now, the
- * changes in flight over @va, and invalid windows that closed meanwhile.
+ * changes in flight over @va, and the changes that completed meanwhile.
  */
 bool bbm_oracle_allows(struct bbm_oracle *oracle, uint64_t va,
 		       const struct bbm_oracle_snap *snap, uint64_t attrs);
+
+/* Writers work on [start, end): readers with --va-pattern hot go there. */
+void bbm_oracle_note_hot(struct bbm_oracle *oracle, uint64_t start,
+			 uint64_t end);
+
+/* The range noted last; false if none yet. */
+bool bbm_oracle_newest(struct bbm_oracle *oracle, uint64_t *start,
+		       uint64_t *end);
 
 /* A VA near a range written recently, for --va-pattern hot; 0 if none. */
 uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng);

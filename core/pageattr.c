@@ -24,8 +24,13 @@ static int pageattr_block_entry(bbm_desc_t *ptep, uint64_t addr,
 {
 	bbm_desc_t val = bbm_load_relaxed(ptep);
 
-	if (!bbm_desc_leaf(val, level))
+	if (!bbm_desc_leaf(val, level)) {
+		/* Descending into a PTE table this walk will write. */
+		if (level == BBM_PMD && bbm_desc_table(val, level) &&
+		    walk->map->ops.walk_pause)
+			walk->map->ops.walk_pause(walk->map, addr);
 		return 0;
+	}
 	if (next - addr != bbm_level_size(level)) {
 		/* WARN_ON_ONCE((next - addr) != PMD_SIZE), pageattr.c:56 */
 		bbm_report_warn(walk->map->report, BBM_FAIL_PAGEATTR_WARN,

@@ -50,8 +50,12 @@ int bbm_fail_kind_parse(const char *name)
 	return -1;
 }
 
-void bbm_report_add(struct bbm_report *report, const struct bbm_failure *f)
+void bbm_report_add(struct bbm_report *report, const struct bbm_failure *in)
 {
+	struct bbm_failure copy = *in, *f = &copy;
+
+	if (report->annotate)
+		report->annotate(report->annotate_priv, f);
 	bbm_fetch_add(&report->counts[f->kind], 1);
 	pthread_mutex_lock(&report->lock);
 	if (report->nr_kept < BBM_REPORT_KEEP)

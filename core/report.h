@@ -56,6 +56,9 @@ struct bbm_report {
 	struct bbm_failure kept[BBM_REPORT_KEEP];
 	bbm_report_sink_fn sink;
 	void *sink_priv;
+	/* Fills in who saw it (CPU, core, event sequence), if anyone knows. */
+	void (*annotate)(void *priv, struct bbm_failure *f);
+	void *annotate_priv;
 };
 
 void bbm_report_init(struct bbm_report *report, bbm_report_sink_fn sink,

@@ -48,18 +48,22 @@ static void futex_wake_all(uint64_t *word)
 		NULL, NULL, 0);
 }
 
-void bbm_system_fail(struct bbm_system *sys, struct bbm_failure *f)
+/* The report's annotate hook: the calling CPU saw it, now. */
+static void system_annotate(void *priv, struct bbm_failure *f)
 {
 	struct bbm_cpu *cpu = bbm_this_cpu;
 
-	if (cpu) {
-		f->cpu = cpu->id;
-		f->core = cpu->core->name;
-		bbm_cpu_event(cpu, BBM_EV_FAILURE, f->va, f->kind, f->level);
-		f->seq = cpu->ring.ev[(cpu->ring.head - 1) &
-				      (BBM_EVENT_RING - 1)]
-				 .seq;
-	}
+	(void)priv;
+	if (!cpu)
+		return;
+	f->cpu = cpu->id;
+	f->core = cpu->core->name;
+	bbm_cpu_event(cpu, BBM_EV_FAILURE, f->va, f->kind, f->level);
+	f->seq = cpu->ring.ev[(cpu->ring.head - 1) & (BBM_EVENT_RING - 1)].seq;
+}
+
+void bbm_system_fail(struct bbm_system *sys, struct bbm_failure *f)
+{
 	bbm_report_add(&sys->report, f);
 }
 
@@ -106,8 +110,9 @@ void bbm_cpu_safe_point(struct bbm_system *sys)
 	 * counting us as parked (our quiesce said so until just now).
 	 */
 	while ((gen = __atomic_load_n(&sys->sm.active, __ATOMIC_SEQ_CST))) {
-		/* stop_machine() stops the online CPUs only. */
-		if (!cpu || bbm_load_acquire(&cpu->state) != BBM_CPU_ONLINE)
+		/* stop_machine() stops the other online CPUs only. */
+		if (!cpu || bbm_load_acquire(&cpu->state) != BBM_CPU_ONLINE ||
+		    bbm_load_acquire(&sys->stopper) == cpu)
 			return;
 		cpu_park(sys, cpu, gen);
 	}
@@ -204,6 +209,8 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 	gen = ++sm->gen;
 	bbm_store_relaxed(&sm->nr_parked, 0);
 	bbm_store_relaxed(&sm->mode, mode);
+	/* The initiator never parks, not even when it sleeps in @fn. */
+	bbm_store_release(&sys->stopper, self);
 	__atomic_store_n(&sm->active, gen, __ATOMIC_SEQ_CST);
 	bbm_smp_mb();
 
@@ -224,21 +231,16 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 			/* Never a hang: go on, the run already failed. */
 			break;
 		}
-		/* Our TLB answers TLBIs while we wait, as hardware does. */
-		if (self && self->translates)
-			bbm_tlbi_log_apply(&sys->tlbi, &self->tlb,
-					   &self->tlbi_acked);
 		/* Parked CPUs sleep; let the others reach a safe point. */
 		sched_yield();
 	}
 
 	if (self)
 		bbm_cpu_event(self, BBM_EV_STOP_MACHINE, 0, gen, -1);
-	bbm_store_release(&sys->stopper, self);
 	ret = fn(arg);
-	bbm_store_release(&sys->stopper, NULL);
 
 	__atomic_store_n(&sm->active, 0, __ATOMIC_SEQ_CST);
+	bbm_store_release(&sys->stopper, NULL);
 	futex_wake_all(&sm->active);
 	start = bbm_now_ns() - start;
 	if (start > sm->longest_ns)
@@ -257,16 +259,25 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 
 /* --- TLBI --------------------------------------------------------------- */
 
-/* A CPU whose TLB a TLBI must reach before it completes. */
-static bool cpu_must_ack(struct bbm_cpu *cpu)
+/*
+ * A CPU's TLB is its own, but a TLBI reaches it whatever the CPU is doing,
+ * as DVM messages do: a flusher may apply the log to it under this lock.
+ * The owner holds it only around lookups and fills, never across a walk.
+ */
+static bool cpu_tlb_trylock(struct bbm_cpu *cpu)
 {
-	int quiesce;
+	return !__atomic_exchange_n(&cpu->tlb_lock, 1, __ATOMIC_ACQUIRE);
+}
 
-	if (!cpu->translates || bbm_load_acquire(&cpu->state) == BBM_CPU_OFF)
-		return false;
-	/* Passive and idmap-parked CPUs apply the log before any access. */
-	quiesce = __atomic_load_n(&cpu->quiesce, __ATOMIC_SEQ_CST);
-	return quiesce == BBM_CPU_RUNNING || quiesce == BBM_CPU_PARKED_SPIN;
+static void cpu_tlb_lock(struct bbm_cpu *cpu)
+{
+	while (!cpu_tlb_trylock(cpu))
+		sched_yield();
+}
+
+static void cpu_tlb_unlock(struct bbm_cpu *cpu)
+{
+	__atomic_store_n(&cpu->tlb_lock, 0, __ATOMIC_RELEASE);
 }
 
 void bbm_flush_tlb_kernel_range(struct bbm_system *sys, uint64_t start,
@@ -287,18 +298,17 @@ void bbm_flush_tlb_kernel_range(struct bbm_system *sys, uint64_t start,
 	}
 	for (i = 0; i < sys->nr_cpus; i++) {
 		cpu = &sys->cpus[i];
-		if (cpu == self) {
-			if (cpu->translates)
+		/* An OFF CPU comes up with an empty TLB. */
+		while (cpu->translates &&
+		       bbm_load_acquire(&cpu->state) != BBM_CPU_OFF &&
+		       bbm_load_acquire(&cpu->tlbi_acked) < seq) {
+			if (cpu_tlb_trylock(cpu)) {
 				bbm_tlbi_log_apply(&sys->tlbi, &cpu->tlb,
 						   &cpu->tlbi_acked);
-			continue;
-		}
-		while (cpu_must_ack(cpu) &&
-		       bbm_load_acquire(&cpu->tlbi_acked) < seq) {
-			/* Keep our own TLB coherent while we wait (DVM). */
-			if (self && self->translates)
-				bbm_tlbi_log_apply(&sys->tlbi, &self->tlb,
-						   &self->tlbi_acked);
+				cpu_tlb_unlock(cpu);
+				break;
+			}
+			/* Its owner is mid-lookup; a moment. */
 			sched_yield();
 		}
 	}
@@ -307,6 +317,19 @@ void bbm_flush_tlb_kernel_range(struct bbm_system *sys, uint64_t start,
 }
 
 /* --- accesses ----------------------------------------------------------- */
+
+#define SLOW_WALK_ONE_IN 256	/* walks that stall, with --window-delay */
+
+/* A stall inside a walk: the CPU is busy, not passive, and not parkable. */
+static void walk_delay(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = ns / 1000000000ull,
+		.tv_nsec = ns % 1000000000ull,
+	};
+
+	nanosleep(&ts, NULL);
+}
 
 static void walk_failure(struct bbm_failure *f, enum bbm_fail_kind kind,
 			 uint64_t va, const struct bbm_hw_walk *w)
@@ -334,7 +357,11 @@ static bool walk_read_freed(struct bbm_system *sys,
 	return false;
 }
 
-/* The walk, inside an RCU read-side section (the hardware's walk). */
+/*
+ * The walk, inside an RCU read-side section.  A TLBI may complete while it
+ * runs (the flusher does not wait for walks): RCU, not the TLBI, keeps the
+ * tables it reads from being freed, and cpu_fill() drops a stale result.
+ */
 static enum bbm_walk_status cpu_walk(struct bbm_system *sys, uint64_t va,
 				     struct bbm_hw_walk *w, bool *freed)
 {
@@ -348,18 +375,26 @@ static enum bbm_walk_status cpu_walk(struct bbm_system *sys, uint64_t va,
 	return status;
 }
 
-/* Fill the TLB, then catch a TLBI that overtook the walk (see tlb.h). */
+/*
+ * Fill the TLB with a walk that began when the log stood at @walk_seq,
+ * then replay any TLBI that came since: it may have completed without
+ * seeing this entry.
+ */
 static void cpu_fill(struct bbm_system *sys, struct bbm_cpu *cpu, uint64_t va,
-		     const struct bbm_hw_walk *w)
+		     const struct bbm_hw_walk *w, uint64_t walk_seq)
 {
+	cpu_tlb_lock(cpu);
 	bbm_tlb_insert(&cpu->tlb, va, w->level, w->desc, &cpu->rng);
 	bbm_smp_mb();
-	bbm_tlbi_log_apply(&sys->tlbi, &cpu->tlb, &cpu->tlbi_acked);
+	if (bbm_load_acquire(&sys->tlbi.seq) != walk_seq)
+		bbm_tlbi_log_replay(&sys->tlbi, &cpu->tlb, walk_seq,
+				    &cpu->tlbi_acked);
+	cpu_tlb_unlock(cpu);
 }
 
 /* A speculative walk and fill at @va: never faults, never looks up. */
 static void cpu_spec_fill(struct bbm_system *sys, struct bbm_cpu *cpu,
-			  uint64_t va)
+			  uint64_t va, uint64_t walk_seq)
 {
 	struct bbm_hw_walk w;
 	bool freed;
@@ -368,23 +403,27 @@ static void cpu_spec_fill(struct bbm_system *sys, struct bbm_cpu *cpu,
 		return;
 	cpu->stats.spec_fills++;
 	bbm_cpu_event(cpu, BBM_EV_SPEC_FILL, va, w.desc, w.level);
-	cpu_fill(sys, cpu, va, &w);
+	cpu_fill(sys, cpu, va, &w, walk_seq);
 }
 
 /*
- * A translation the oracle does not allow: stale (the tables are right
- * now: wrong-translation) or lost (the tables are wrong too: lost-update).
+ * A translation the oracle does not allow.  A wrong output address, or a
+ * TLB entry while the tables are right now, is a wrong-translation (stale or
+ * amalgamated).  Attributes the tables themselves gave, to a walk or to a
+ * walk now, mean a change that completed is not in them: lost-update.
  */
 static enum bbm_fail_kind classify_mismatch(struct bbm_system *sys,
 					    uint64_t va,
 					    const struct bbm_oracle_snap *snap,
-					    uint64_t pa)
+					    uint64_t pa, bool from_tlb)
 {
 	struct bbm_hw_walk now;
 	bool freed;
 
 	if (pa != bbm_linear_pa(va))
 		return BBM_FAIL_WRONG_TRANSLATION;
+	if (!from_tlb)
+		return BBM_FAIL_LOST_UPDATE;
 	if (cpu_walk(sys, va, &now, &freed) == BBM_WALK_OK &&
 	    bbm_oracle_allows(&sys->oracle, va, snap,
 			      bbm_desc_attrs(now.desc)))
@@ -403,7 +442,7 @@ check_translation(struct bbm_system *sys, uint64_t va,
 	    bbm_oracle_allows(&sys->oracle, va, snap, bbm_desc_attrs(desc)))
 		return BBM_ACCESS_OK;
 	memset(&f, 0, sizeof(f));
-	f.kind = classify_mismatch(sys, va, snap, pa);
+	f.kind = classify_mismatch(sys, va, snap, pa, level < 0);
 	f.va = va;
 	f.level = level;
 	f.nr_descs = 1;
@@ -419,16 +458,19 @@ check_translation(struct bbm_system *sys, uint64_t va,
 	return BBM_ACCESS_FAILED;
 }
 
-static int tlb_entry_class(struct bbm_tlb *tlb, struct bbm_tlb_entry *e)
-{
-	return (e - tlb->slots) / tlb->per_class;
-}
+/* What a lookup found, copied out of the TLB under its lock. */
+struct tlb_hits {
+	int nr;
+	int cls[BBM_TLB_NR_CLASSES];
+	struct bbm_tlb_entry e[BBM_TLB_NR_CLASSES];
+};
 
 static enum bbm_access_result check_hits(struct bbm_system *sys,
 					 struct bbm_cpu *cpu, uint64_t va,
 					 const struct bbm_oracle_snap *snap,
-					 struct bbm_tlb_entry **hits, int nr)
+					 const struct tlb_hits *hits)
 {
+	int nr = hits->nr;
 	struct bbm_failure f;
 	int i;
 
@@ -439,39 +481,58 @@ static enum bbm_access_result check_hits(struct bbm_system *sys,
 		f.level = -1;
 		f.nr_descs = nr;
 		for (i = 0; i < nr; i++)
-			f.descs[i] = hits[i]->desc;
+			f.descs[i] = hits->e[i].desc;
 		snprintf(f.msg, sizeof(f.msg),
 			 "TLB conflict abort: %s and %s entries for one VA "
 			 "on a CPU without BBML2_NOABORT",
-			 bbm_tlb_class_name[tlb_entry_class(&cpu->tlb,
-							    hits[0])],
-			 bbm_tlb_class_name[tlb_entry_class(&cpu->tlb,
-							    hits[1])]);
+			 bbm_tlb_class_name[hits->cls[0]],
+			 bbm_tlb_class_name[hits->cls[1]]);
 		bbm_system_fail(sys, &f);
 		return BBM_ACCESS_FAILED;
 	}
 	/* NOABORT: any one may be used, so every one must be right. */
 	for (i = 0; i < nr; i++)
 		if (check_translation(sys, va, snap,
-				      bbm_tlb_entry_pa(hits[i], va),
-				      hits[i]->desc, -1,
+				      bbm_tlb_entry_pa(&hits->e[i], va),
+				      hits->e[i].desc, -1,
 				      "TLB entry") != BBM_ACCESS_OK)
 			return BBM_ACCESS_FAILED;
 	return BBM_ACCESS_OK;
+}
+
+/* Apply pending TLBIs and look @va up; the log's position then. */
+static uint64_t cpu_lookup(struct bbm_system *sys, struct bbm_cpu *cpu,
+			   uint64_t va, struct tlb_hits *hits)
+{
+	struct bbm_tlb_entry *found[BBM_TLB_NR_CLASSES];
+	uint64_t seq;
+	int i;
+
+	cpu_tlb_lock(cpu);
+	bbm_tlbi_log_apply(&sys->tlbi, &cpu->tlb, &cpu->tlbi_acked);
+	seq = bbm_load_relaxed(&cpu->tlbi_acked);
+	hits->nr = bbm_tlb_lookup(&cpu->tlb, va, found);
+	for (i = 0; i < hits->nr; i++) {
+		hits->e[i] = *found[i];
+		hits->cls[i] = (found[i] - cpu->tlb.slots) /
+			       cpu->tlb.per_class;
+	}
+	cpu_tlb_unlock(cpu);
+	return seq;
 }
 
 enum bbm_access_result bbm_cpu_access(struct bbm_system *sys, uint64_t va,
 				      uint64_t spec_va)
 {
 	struct bbm_cpu *cpu = bbm_this_cpu;
-	struct bbm_tlb_entry *hits[BBM_TLB_NR_CLASSES];
+	struct bbm_oracle_snap snap;
+	struct tlb_hits hits;
 	struct bbm_failure f;
 	struct bbm_hw_walk w;
-	struct bbm_oracle_snap snap;
+	enum bbm_walk_status status;
+	uint64_t walk_seq;
 	bool freed;
-	int nr;
 
-	bbm_tlbi_log_apply(&sys->tlbi, &cpu->tlb, &cpu->tlbi_acked);
 	bbm_oracle_snap(&sys->oracle, va, &snap);
 	/* Pages made invalid on purpose are touched by their owner only. */
 	if (snap.ps & (BBM_PS_INVALID | BBM_PS_LEAKED)) {
@@ -479,40 +540,49 @@ enum bbm_access_result bbm_cpu_access(struct bbm_system *sys, uint64_t va,
 		return BBM_ACCESS_SKIPPED;
 	}
 	cpu->stats.accesses++;
+	walk_seq = cpu_lookup(sys, cpu, va, &hits);
 	if (spec_va)
-		cpu_spec_fill(sys, cpu, spec_va);
+		cpu_spec_fill(sys, cpu, spec_va, walk_seq);
 	cpu->last_va = va;
-
-	nr = bbm_tlb_lookup(&cpu->tlb, va, hits);
-	if (nr) {
+	if (hits.nr) {
 		cpu->stats.tlb_hits++;
-		return check_hits(sys, cpu, va, &snap, hits, nr);
+		return check_hits(sys, cpu, va, &snap, &hits);
 	}
 
 	cpu->stats.walks++;
-	switch (cpu_walk(sys, va, &w, &freed)) {
-	case BBM_WALK_OK:
+	urcu_memb_read_lock();
+	status = bbm_hw_walk(sys->map, va, &w);
+	/*
+	 * Now and then a slow walk (a stage-2 fault, a cache miss to DRAM):
+	 * rcutorture's long read-side delays, with --window-delay.
+	 */
+	if (sys->cfg.window_delay_ns && !bbm_rand_below(&cpu->rng,
+							SLOW_WALK_ONE_IN))
+		walk_delay(sys->cfg.window_delay_ns);
+	if (status == BBM_WALK_OK)
+		cpu_fill(sys, cpu, va, &w, walk_seq);
+	/* The walk lasts until its fill: were its tables freed meanwhile? */
+	freed = status == BBM_WALK_POISON || walk_read_freed(sys, &w);
+	urcu_memb_read_unlock();
+
+	if (status == BBM_WALK_OK && !freed) {
 		bbm_cpu_event(cpu, BBM_EV_WALK, va, w.desc, w.level);
-		cpu_fill(sys, cpu, va, &w);
 		return check_translation(sys, va, &snap, w.pa, w.desc,
 					 w.level, "walk");
-	case BBM_WALK_POISON:
-		freed = true;
-		break;
-	case BBM_WALK_FAULT:
+	}
+	if (status == BBM_WALK_FAULT && !freed) {
 		bbm_cpu_event(cpu, BBM_EV_FAULT, va, w.desc, w.level);
 		/* A fault on a page going invalid on purpose is its owner's. */
-		if (!freed && bbm_oracle_allows(&sys->oracle, va, &snap, 0))
+		if (bbm_oracle_allows(&sys->oracle, va, &snap, 0))
 			return BBM_ACCESS_SKIPPED;
-		break;
 	}
 	walk_failure(&f, freed ? BBM_FAIL_TABLE_UAF :
 				 BBM_FAIL_TRANSLATION_FAULT,
 		     va, &w);
 	if (freed)
 		snprintf(f.msg, sizeof(f.msg),
-			 "walk read table page 0x%llx at level %d after it "
-			 "was freed",
+			 "walk used table page 0x%llx (level %d) that was "
+			 "freed before the walk ended",
 			 (unsigned long long)w.table_pa[w.level], w.level);
 	else
 		snprintf(f.msg, sizeof(f.msg),
@@ -548,9 +618,11 @@ void bbm_cpu_set_state(struct bbm_system *sys, struct bbm_cpu *cpu,
 		return;
 	if (old == BBM_CPU_OFF) {
 		/* A CPU comes up with an empty TLB and the log applied. */
+		cpu_tlb_lock(cpu);
 		bbm_tlb_invalidate_all(&cpu->tlb);
 		bbm_store_release(&cpu->tlbi_acked,
 				  bbm_load_acquire(&sys->tlbi.seq));
+		cpu_tlb_unlock(cpu);
 	}
 	if (state == BBM_CPU_ONLINE)
 		bbm_add_return(&sys->num_online, 1);
@@ -588,6 +660,18 @@ static int replace_bbm(void *arg)
 	return 0;
 }
 
+/* Does this replacement make mappings larger (a table to a block, CONT)? */
+static bool replace_is_fold(const bbm_desc_t *ptep, const bbm_desc_t *new,
+			    int nr, int level)
+{
+	bbm_desc_t old = bbm_load_relaxed(ptep);
+
+	if (nr == 1)
+		return bbm_desc_table(old, level) &&
+		       !bbm_desc_table(new[0], level);
+	return bbm_desc_cont(new[0]) && !bbm_desc_cont(old);
+}
+
 static void sys_replace_entries(struct bbm_map *map, bbm_desc_t *ptep,
 				const bbm_desc_t *new, int nr, uint64_t va,
 				int level)
@@ -618,10 +702,14 @@ static void sys_replace_entries(struct bbm_map *map, bbm_desc_t *ptep,
 	}
 	switch (sys->cfg.replace) {
 	case BBM_REPLACE_BBML2:
+		/* A fold's window is between its check and its store. */
+		if (replace_is_fold(ptep, new, nr, level))
+			bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
 		for (i = 0; i < nr; i++)
 			bbm_store_release(&ptep[i], new[i]);
-		/* Old large entries linger in TLBs through this window. */
-		bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
+		/* A split's: old large entries linger in TLBs after it. */
+		if (!replace_is_fold(ptep, new, nr, level))
+			bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
 		break;
 	case BBM_REPLACE_BBM:
 		replace_bbm(&args);
@@ -677,6 +765,13 @@ static void sys_free_table(struct bbm_map *map, uint64_t table_pa)
 	urcu_memb_call_rcu(&df->head, deferred_free_cb);
 }
 
+/* --window-delay between a lockless walk's read of a table and its writes. */
+static void sys_walk_pause(struct bbm_map *map, uint64_t addr)
+{
+	(void)addr;
+	bbm_sleep_ns(map_system(map), map_system(map)->cfg.window_delay_ns);
+}
+
 static void sys_lock_split(struct bbm_map *map)
 {
 	bbm_mutex_lock(map_system(map), &map->split_lock);
@@ -702,6 +797,7 @@ struct bbm_system *bbm_system_create(const struct bbm_system_config *cfg,
 		.flush_tlb_range = sys_flush_tlb_range,
 		.free_table = sys_free_table,
 		.lock_split = sys_lock_split,
+		.walk_pause = sys_walk_pause,
 	};
 	struct bbm_system *sys;
 	struct bbm_cpu *cpu;
@@ -722,6 +818,8 @@ struct bbm_system *bbm_system_create(const struct bbm_system_config *cfg,
 	for (i = 0; i < cfg->nr_cpus; i++)
 		sys->early_cpus_bbml2 &= cfg->cores[i]->bbml2_noabort;
 	bbm_report_init(&sys->report, sink, sink_priv);
+	sys->report.annotate = system_annotate;
+	sys->report.annotate_priv = sys;
 	bbm_tlbi_log_init(&sys->tlbi);
 	pthread_mutex_init(&sys->sm.lock, NULL);
 	pthread_rwlock_init(&sys->hotplug_lock, NULL);

@@ -171,3 +171,15 @@ out_flush_all:
 	bbm_tlb_invalidate_all(tlb);
 	bbm_store_release(acked, target);
 }
+
+void bbm_tlbi_log_replay(struct bbm_tlbi_log *log, struct bbm_tlb *tlb,
+			 uint64_t from, uint64_t *acked)
+{
+	uint64_t applied = bbm_load_relaxed(acked);
+	uint64_t pos = from < applied ? from : applied;
+
+	/* Re-run the entries the walk may have missed, then any newer. */
+	bbm_tlbi_log_apply_slow(log, tlb, &pos);
+	if (pos > applied)
+		bbm_store_release(acked, pos);
+}

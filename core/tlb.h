@@ -8,10 +8,10 @@
  * multi-hit, which the caller judges by the CPU's BBML2_NOABORT status.
  *
  * TLBI: flush_tlb_kernel_range() appends [start, end) to a global log and
- * waits until every CPU that may translate has applied the log up to it.
- * CPUs apply the log before every access, after finishing the previous one,
- * so once a TLBI completes no CPU holds, or is still walking towards, an
- * entry that it covers (the completion guarantee of DSB after TLBI).
+ * returns once the log up to it is applied to every CPU's TLB, by the CPU
+ * itself before an access or by the flusher (core/system.c).  A walk that
+ * began before the TLBI and fills after it replays the log over its entry,
+ * so once a TLBI completes no TLB holds an entry it covers.
  */
 #ifndef BBM_TLB_H
 #define BBM_TLB_H
@@ -159,6 +159,14 @@ uint64_t bbm_tlbi_log_append(struct bbm_tlbi_log *log, uint64_t start,
  */
 void bbm_tlbi_log_apply_slow(struct bbm_tlbi_log *log, struct bbm_tlb *tlb,
 			     uint64_t *acked);
+
+/*
+ * Invalidate entries (@from, log->seq] again, whatever *acked says, and
+ * bring *acked up to date: for an entry filled by a walk that began when
+ * the log stood at @from.  Idempotent.
+ */
+void bbm_tlbi_log_replay(struct bbm_tlbi_log *log, struct bbm_tlb *tlb,
+			 uint64_t from, uint64_t *acked);
 
 /* The hot check before each access: nothing to do unless a TLBI came. */
 static inline void bbm_tlbi_log_apply(struct bbm_tlbi_log *log,

@@ -20,6 +20,7 @@
 #include "stress/scenario.h"
 
 #define OOPS_PRINTED 3	/* full reports printed; later ones are counted */
+#define BUSTED_WINDOW_NS 200000	/* --window-delay a fold control gets */
 
 static volatile sig_atomic_t got_signal;
 
@@ -78,8 +79,16 @@ static void run_setup_busted(struct bbm_options *opt)
 		break;
 	case BBM_BUSTED_EARLY_FREE:
 	case BBM_BUSTED_COLLAPSE_RACE:
+		/* Live folds: inside stop_machine() nobody walks or writes. */
 		if (!opt->collapsers)
 			opt->collapsers = 1;
+		if (opt->split_method == BBM_SPLIT_AUTO)
+			opt->split_method = BBM_SPLIT_BBML2;
+		if (!opt->nr_mix)
+			opt->nonbbml2_readers = 0;
+		/* Widen the fold's check-to-store window (KCSAN-style). */
+		if (!opt->window_delay_ns)
+			opt->window_delay_ns = BUSTED_WINDOW_NS;
 		break;
 	default:
 		break;

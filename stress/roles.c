@@ -188,9 +188,13 @@ static const struct bbm_walk_ops verify_ops = {
 	.pte_entry = verify_pte,
 };
 
-/* After a change returned and was flushed: do the tables hold it? */
+/*
+ * Do the tables hold what the oracle says for the owned [start, end)?
+ * Checked after a change returned (and was flushed), and again when the
+ * range is owned next: a completed change must stay until changed again.
+ */
 static void splitter_verify(struct bbm_run *run, uint64_t start,
-			    uint64_t end, enum bbm_op op)
+			    uint64_t end, enum bbm_op op, bool after)
 {
 	struct verify_ctx ctx = { .sys = run->sys };
 	struct bbm_failure f;
@@ -204,9 +208,10 @@ static void splitter_verify(struct bbm_run *run, uint64_t start,
 	f.nr_descs = 1;
 	f.descs[0] = ctx.bad_desc;
 	snprintf(f.msg, sizeof(f.msg),
-		 "set_memory_%s(0x%llx, %llu) returned 0 but the tables "
-		 "hold attrs 0x%llx, not 0x%llx",
-		 bbm_op_name(op), (unsigned long long)start,
+		 "%s set_memory_%s(0x%llx, %llu): the tables hold attrs "
+		 "0x%llx, not 0x%llx",
+		 after ? "after" : "before", bbm_op_name(op),
+		 (unsigned long long)start,
 		 (unsigned long long)((end - start) >> BBM_PAGE_SHIFT),
 		 (unsigned long long)bbm_desc_attrs(ctx.bad_desc),
 		 (unsigned long long)bbm_ps_attrs(bbm_oracle_state(
@@ -224,6 +229,7 @@ int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 
 	if (!bbm_oracle_own(&sys->oracle, cpu->id, start, end))
 		return -EAGAIN;
+	splitter_verify(run, start, end, op, false);
 	bbm_oracle_begin_change(&sys->oracle, cpu->id,
 				&op_table[op].change);
 	bbm_cpu_event(cpu, BBM_EV_CHANGE, start, end - start, -1);
@@ -233,7 +239,7 @@ int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 	bbm_oracle_end_change(&sys->oracle, cpu->id, !ret);
 	cpu->stats.changes++;
 	if (!ret)
-		splitter_verify(run, start, end, op);
+		splitter_verify(run, start, end, op, true);
 	bbm_oracle_release(&sys->oracle, cpu->id);
 	return ret;
 }
@@ -317,7 +323,7 @@ void bbm_collapser_loop(struct bbm_run *run)
 	struct bbm_system *sys = run->sys;
 	struct bbm_cpu *cpu = bbm_this_cpu;
 	bool own = !(sys->cfg.bugs & BBM_BUG_FOLD_NO_OWN);
-	uint64_t size, start, va;
+	uint64_t size, start, end, va;
 	long folds;
 
 	while (!run_stopping(run)) {
@@ -334,6 +340,14 @@ void bbm_collapser_loop(struct bbm_run *run)
 			     (bbm_rand_below(&cpu->rng,
 					     run->opt.mem >> BBM_PAGE_SHIFT)
 			      << BBM_PAGE_SHIFT);
+		/*
+		 * Without the exclusion, go for the table where the newest
+		 * change starts: the one its walk writes first.
+		 */
+		if (!own && bbm_oracle_newest(&sys->oracle, &start, &end)) {
+			size = BBM_PMD_SIZE;
+			va = start;
+		}
 		start = va & ~(size - 1);
 		if (start + size > sys->map->end) {
 			sched_yield();
@@ -345,6 +359,9 @@ void bbm_collapser_loop(struct bbm_run *run)
 			sched_yield();
 			continue;
 		}
+		/* Announce the target and give the readers time to get there. */
+		bbm_oracle_note_hot(&sys->oracle, start, start + size);
+		bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
 		folds = bbm_collapse_range(sys->map, start, start + size);
 		if (own)
 			bbm_oracle_release(&sys->oracle, cpu->id);

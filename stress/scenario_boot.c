@@ -109,8 +109,6 @@ static uint64_t boot_pick_range(struct bbm_run *run, struct bbm_cpu *cpu,
  */
 static void boot_change(struct bbm_run *run, uint64_t start, int phase)
 {
-	struct bbm_system *sys = run->sys;
-	struct bbm_cpu *cpu = bbm_this_cpu;
 	uint64_t pages = run->opt.decrypt_pages;
 	struct bbm_phase_stats *ps = &run->phases[phase];
 	int ret;
@@ -125,7 +123,6 @@ static void boot_change(struct bbm_run *run, uint64_t start, int phase)
 			ret = bbm_splitter_change(run, start, pages,
 						  BBM_OP_RW);
 	}
-	(void)cpu;
 	bbm_fetch_add(ret ? &ps->ops_failed : &ps->ops, 1);
 }
 
