@@ -39,7 +39,8 @@ struct worker {
 	struct bbm_system *sys;
 	int id;
 	int *stop;
-	int *pause;		/* readers: stop accessing, keep acking */
+	int *pause;		/* readers: stop accessing */
+	int paused;		/* seen the pause: no access in flight */
 	uint64_t loops;
 	uint64_t va;
 };
@@ -55,8 +56,8 @@ static void *worker_fn(void *arg)
 	while (!bbm_load_acquire(w->stop)) {
 		bbm_cpu_safe_point(w->sys);
 		if (w->pause && bbm_load_acquire(w->pause)) {
-			bbm_tlbi_log_apply(&w->sys->tlbi, &cpu->tlb,
-					   &cpu->tlbi_acked);
+			bbm_store_release(&w->paused, 1);
+			sched_yield();
 			continue;
 		}
 		if (cpu->translates)
@@ -68,19 +69,23 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-static int nr_running_seen;
+static struct worker *stop_workers;
+static int nr_moved_seen;
 
-/* Inside the stop: count the other online CPUs still running. */
-static int count_running(void *arg)
+/* Inside the stop: no other online CPU makes progress for a while. */
+static int check_nobody_moves(void *arg)
 {
+	const struct timespec wait = { .tv_nsec = 200000 };
 	struct bbm_system *sys = arg;
+	uint64_t before[64];
 	int i;
 
 	for (i = 1; i < sys->nr_cpus; i++)
-		if (bbm_load_acquire(&sys->cpus[i].state) == BBM_CPU_ONLINE &&
-		    __atomic_load_n(&sys->cpus[i].quiesce, __ATOMIC_SEQ_CST) ==
-			    BBM_CPU_RUNNING)
-			nr_running_seen++;
+		before[i] = bbm_load_acquire(&stop_workers[i].loops);
+	nanosleep(&wait, NULL);
+	for (i = 1; i < sys->nr_cpus; i++)
+		nr_moved_seen += bbm_load_acquire(&stop_workers[i].loops) !=
+				 before[i];
 	return 42;
 }
 
@@ -98,11 +103,13 @@ START_TEST(test_stop_machine_parks_all)
 		sys->cpus[i].translates = i % 2;
 		pthread_create(&w[i].thread, NULL, worker_fn, &w[i]);
 	}
+	stop_workers = w;
 	bbm_cpu_enter(sys, 0);
 	for (round = 0; round < 200; round++)
-		ck_assert_int_eq(bbm_stop_machine(sys, count_running, sys),
+		ck_assert_int_eq(bbm_stop_machine(sys, check_nobody_moves,
+						  sys),
 				 42);
-	ck_assert_int_eq(nr_running_seen, 0);
+	ck_assert_int_eq(nr_moved_seen, 0);
 	ck_assert_uint_eq(sys->sm.count, 200);
 	ck_assert_uint_eq(bbm_report_total(&sys->report), 0);
 	/* Released: every CPU makes progress again. */
@@ -163,8 +170,13 @@ START_TEST(test_tlbi_completes_on_all_cpus)
 	for (i = 1; i < nr; i++)
 		while (bbm_load_relaxed(&w[i].loops) < 100)
 			sched_yield();
+	/* No access in flight (a walk begun now could refill legitimately). */
 	bbm_store_release(&pause, 1);
+	for (i = 1; i < nr; i++)
+		while (!bbm_load_acquire(&w[i].paused))
+			sched_yield();
 	bbm_cpu_enter(sys, 0);
+	/* The readers do nothing now: the flusher itself must reach them. */
 	bbm_flush_tlb_kernel_range(sys, va, va + BBM_PAGE_SIZE);
 	/* Returned: no reader holds an entry for @va any more. */
 	for (i = 1; i < nr; i++) {
