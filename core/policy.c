@@ -120,27 +120,32 @@ static int gate_option1(struct bbm_system *sys, uint64_t start, uint64_t end)
 }
 
 struct window_split {
-	struct bbm_map *map;
+	struct bbm_system *sys;
 	uint64_t start;
 	uint64_t end;
 };
 
-/* The split, run by the boot CPU with every other online CPU parked. */
+/*
+ * The split, run by the boot CPU with every other online CPU parked; then,
+ * as linear_map_split_to_ptes() does, a flush before they run again: a CPU
+ * without BBML2_NOABORT must not come back to its old block entries.
+ */
 static int window_split_fn(void *arg)
 {
 	struct window_split *w = arg;
 	int ret;
 
-	ret = bbm_split_leaf_locked(w->map, w->start);
+	ret = bbm_split_leaf_locked(w->sys->map, w->start);
 	if (!ret)
-		ret = bbm_split_leaf_locked(w->map, w->end);
+		ret = bbm_split_leaf_locked(w->sys->map, w->end);
+	bbm_flush_tlb_kernel_range(w->sys, BBM_PAGE_OFFSET, w->sys->map->end);
 	return ret;
 }
 
 /* option2: in the window, split inside stop_machine(); else as option1. */
 static int gate_option2(struct bbm_system *sys, uint64_t start, uint64_t end)
 {
-	struct window_split w = { sys->map, start, end };
+	struct window_split w = { sys, start, end };
 	int ret;
 
 	if (!sys->linear_map_requires_bbml2)

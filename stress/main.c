@@ -56,12 +56,14 @@ static void run_assign_cores(struct bbm_run *run,
 	if (nonbbml2 < 0)
 		nonbbml2 = opt->readers / 2;
 	for (i = 0; i < run->nr_cpus; i++) {
-		if (opt->nr_mix)
+		if (opt->nr_mix) {
 			cfg->cores[i] = opt->mix[i];
-		else if (run->roles[i] == BBM_ROLE_READER && i < nonbbml2)
+		} else if (run->roles[i] == BBM_ROLE_READER && nonbbml2) {
 			cfg->cores[i] = little;
-		else
+			nonbbml2--;
+		} else {
 			cfg->cores[i] = big;
+		}
 	}
 }
 
@@ -154,9 +156,12 @@ static int run_setup(struct bbm_run *run)
 	run->nr_cpus = bbm_options_nr_cpus(opt);
 	run->nr_early_cpus = run->nr_cpus;
 	run->phase = -1;
+	/* Boot: CPU0 boots, then is a splitter; its secondaries follow. */
+	if (opt->scenario == BBM_SCENARIO_BOOT)
+		run->roles[n++] = BBM_ROLE_BOOT;
 	for (i = 0; i < opt->readers; i++)
 		run->roles[n++] = BBM_ROLE_READER;
-	for (i = 0; i < opt->splitters; i++)
+	for (i = n > opt->readers; i < opt->splitters; i++)
 		run->roles[n++] = BBM_ROLE_SPLITTER;
 	for (i = 0; i < opt->collapsers; i++)
 		run->roles[n++] = BBM_ROLE_COLLAPSER;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/access.h"
+#include "core/ptdump.h"
 #include "stress/run.h"
 
 /* --- counters ------------------------------------------------------------ */
@@ -159,6 +160,43 @@ static void split_method_string(const struct bbm_run *run, struct strbuf *sb)
 		sb_printf(sb, "%s", bbm_split_method_name(run->method));
 }
 
+/* "cortex-a520,cortex-x4": the late CPUs. */
+static void late_string(const struct bbm_options *opt, struct strbuf *sb)
+{
+	int i;
+
+	if (!opt->nr_late)
+		sb_printf(sb, "none");
+	for (i = 0; i < opt->nr_late; i++)
+		sb_printf(sb, "%s%s", i ? "," : "", opt->late[i]->name);
+}
+
+/* The boot scenario's own parameters. */
+static void boot_params_string(const struct bbm_run *run, struct strbuf *sb)
+{
+	const struct bbm_options *opt = &run->opt;
+	char delay[32];
+
+	bbm_format_duration(delay, sizeof(delay), opt->online_delay_ns);
+	sb_printf(sb, " policy=%s rodata=%s realm=%s early_decrypts=%d "
+		  "decrypt_pages=%d window_ops=%d online_delay=%s late_cpus=",
+		  bbm_policy_name(opt->policy),
+		  opt->rodata_full ? "full" : "on", opt->realm ? "on" : "off",
+		  opt->early_decrypts, opt->decrypt_pages, opt->window_ops,
+		  delay);
+	late_string(opt, sb);
+}
+
+/* The policy a report names: the boot policy, or the negative control. */
+static const char *policy_string(const struct bbm_run *run)
+{
+	if (run->opt.scenario == BBM_SCENARIO_BOOT)
+		return bbm_policy_name(run->opt.policy);
+	if (run->opt.busted != BBM_BUSTED_NONE)
+		return bbm_busted_name(run->opt.busted);
+	return "none";
+}
+
 /* The banner's and the end line's "key=value ..." list. */
 static void params_string(const struct bbm_run *run, struct strbuf *sb)
 {
@@ -185,6 +223,8 @@ static void params_string(const struct bbm_run *run, struct strbuf *sb)
 		  bbm_va_pattern_name(opt->va_pattern), delay);
 	op_mix_string(opt, sb);
 	sb_printf(sb, " busted=%s", bbm_busted_name(opt->busted));
+	if (opt->scenario == BBM_SCENARIO_BOOT)
+		boot_params_string(run, sb);
 }
 
 /* --- text ---------------------------------------------------------------- */
@@ -395,7 +435,7 @@ void bbm_print_oops(const struct bbm_run *run, const struct bbm_failure *f)
 	else
 		fputc('-', out);
 	fprintf(out, " phase %s split_method %s policy %s seed %" PRIu64 "\n",
-		phase ? phase : "-", method, bbm_busted_name(run->opt.busted),
+		phase ? phase : "-", method, policy_string(run),
 		run->opt.seed);
 	if (f->msg[0])
 		fprintf(out, "%.*s\n", (int)sizeof(f->msg), f->msg);
@@ -573,7 +613,78 @@ static void json_params(FILE *f, const struct bbm_run *run)
 	json_key(f, "quiet", &first);
 	fputs(opt->quiet ? "true" : "false", f);
 	json_key_string(f, "replay", opt->replay_path, &first);
+	if (opt->scenario == BBM_SCENARIO_BOOT) {
+		json_key_string(f, "policy", bbm_policy_name(opt->policy),
+				&first);
+		json_key_string(f, "rodata", opt->rodata_full ? "full" : "on",
+				&first);
+		json_key(f, "realm", &first);
+		fputs(opt->realm ? "true" : "false", f);
+		json_key_u64(f, "early-decrypts", opt->early_decrypts, &first);
+		json_key_u64(f, "decrypt-pages", opt->decrypt_pages, &first);
+		json_key_u64(f, "window-ops", opt->window_ops, &first);
+		bbm_format_duration(buf, sizeof(buf), opt->online_delay_ns);
+		json_key_string(f, "online-delay", buf, &first);
+		sb.len = 0;
+		late_string(opt, &sb);
+		json_key_string(f, "late-cpus", buf, &first);
+	}
 	fputs("\n  }", f);
+}
+
+/* The boot phases, each with its own failure counts. */
+static void json_phases(FILE *f, const struct bbm_run *run)
+{
+	const struct bbm_phase_stats *ps;
+	bool first_phase = true, first;
+	int phase, kind;
+
+	fputs("[", f);
+	for (phase = 0; phase < BBM_NR_PHASES; phase++) {
+		ps = &run->phases[phase];
+		if (!ps->entered)
+			continue;
+		fputs(first_phase ? "\n    {" : ",\n    {", f);
+		first_phase = false;
+		first = true;
+		json_key_string(f, "name", bbm_phase_name(phase), &first);
+		json_key(f, "elapsed_s", &first);
+		fprintf(f, "%.6f",
+			seconds((ps->end_ns ? ps->end_ns : bbm_now_ns()) -
+				ps->start_ns));
+		json_key_u64(f, "ops", ps->ops, &first);
+		json_key_u64(f, "ops_failed", ps->ops_failed, &first);
+		json_key(f, "failures", &first);
+		fputs("{", f);
+		for (kind = 0, first = true; kind < BBM_FAIL_NR_KINDS; kind++)
+			if (ps->end_ns && ps->failures[kind])
+				json_key_u64(f, bbm_fail_kind_name(kind),
+					     ps->failures[kind], &first);
+		fputs("}}", f);
+	}
+	fputs(first_phase ? "]" : "\n  ]", f);
+}
+
+/* The map at the end: leaves per size and page-table memory. */
+static void json_census(FILE *f, const struct bbm_run *run)
+{
+	struct bbm_census c;
+	bool first = true;
+
+	bbm_census(run->sys->map, &c);
+	fputs("{", f);
+	json_key_u64(f, "leaves_4k", c.leaves_4k, &first);
+	json_key_u64(f, "leaves_64k_cont", c.leaves_64k_cont, &first);
+	json_key_u64(f, "leaves_2m", c.leaves_2m, &first);
+	json_key_u64(f, "leaves_32m_cont", c.leaves_32m_cont, &first);
+	json_key_u64(f, "leaves_1g", c.leaves_1g, &first);
+	json_key_u64(f, "invalid_leaves", c.invalid_leaves, &first);
+	json_key_u64(f, "table_pages", c.tables[0] + c.tables[1] +
+						c.tables[2] + c.tables[3],
+		     &first);
+	json_key_u64(f, "table_bytes", c.table_bytes, &first);
+	json_key_u64(f, "tlb_reach_bytes", c.tlb_reach_bytes, &first);
+	fputs("}", f);
 }
 
 static void json_cpus(FILE *f, const struct bbm_run *run)
@@ -713,6 +824,20 @@ static void json_write(FILE *f, const struct bbm_run *run)
 	fprintf(f, ",\n  \"leaked_pages\": %" PRIu64 ",\n",
 		run->sys ? bbm_load_relaxed(&run->sys->report.leaked_pages) :
 			   0);
+	if (run->opt.scenario == BBM_SCENARIO_BOOT) {
+		fputs("  \"phases\": ", f);
+		json_phases(f, run);
+		fprintf(f, ",\n  \"repaints\": %" PRIu64
+			   ",\n  \"folds_at_finalize\": %ld"
+			   ",\n  \"table_pages_at_boot\": %" PRIu64 ",\n",
+			run->repaints, run->folds_at_finalize,
+			run->table_pages_at_boot);
+	}
+	if (run->sys) {
+		fputs("  \"census\": ", f);
+		json_census(f, run);
+		fputs(",\n", f);
+	}
 	fputs("  \"first_failures\": ", f);
 	json_first_failures(f, run);
 	fputs("\n}\n", f);

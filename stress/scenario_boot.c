@@ -188,11 +188,15 @@ static void boot_window(struct bbm_run *run)
 	}
 }
 
+/* linear_map_split_to_ptes()'s function: split, flush, then release. */
 static int repaint_fn(void *arg)
 {
 	struct bbm_system *sys = arg;
+	int ret;
 
-	return bbm_split_to_ptes_locked(sys->map);
+	ret = bbm_split_to_ptes_locked(sys->map);
+	bbm_flush_tlb_kernel_range(sys, BBM_PAGE_OFFSET, sys->map->end);
+	return ret;
 }
 
 /*
@@ -212,7 +216,6 @@ static void boot_finalize(struct bbm_run *run)
 		ret = bbm_stop_machine_park(sys, BBM_PARK_IDMAP, repaint_fn,
 					    sys);
 		bbm_map_unlock_split(sys->map);
-		bbm_flush_tlb_kernel_range(sys, BBM_PAGE_OFFSET, sys->map->end);
 		run->repaints++;
 		if (ret)
 			bbm_report_warn(&sys->report, BBM_FAIL_SPLIT_REFUSED,
@@ -364,8 +367,7 @@ int bbm_boot_setup(struct bbm_run *run, struct bbm_system_config *cfg)
 	bool cpu0_bbml2;
 	int i;
 
-	/* CPU0 boots; collapsers exist only where the policy folds. */
-	run->roles[0] = BBM_ROLE_BOOT;
+	/* Collapsers exist only where the policy folds. */
 	for (i = 1; i < run->nr_cpus; i++)
 		if (run->roles[i] == BBM_ROLE_COLLAPSER &&
 		    !bbm_policy_folds(opt->policy))
