@@ -310,6 +310,7 @@ static int run_threads(struct bbm_run *run)
 
 int main(int argc, char **argv)
 {
+	static struct bbm_replay replay;
 	static struct bbm_run run;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
@@ -320,8 +321,8 @@ int main(int argc, char **argv)
 	ret = bbm_options_parse(&run.opt, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 2;
-	if (run.opt.replay_path)
-		return bbm_replay(&run.opt);
+	if (run.opt.replay_path && bbm_replay_load(&run.opt, &replay))
+		return 2;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -337,6 +338,8 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	bbm_print_end(&run);
+	if (run.opt.replay_path)
+		bbm_replay_report(&run, &replay);
 	if (run.opt.json_path) {
 		ret = bbm_write_json(&run, run.opt.json_path);
 		if (ret)
