@@ -52,7 +52,7 @@ enum bbm_event_type {
 	BBM_EV_PARK,		/* parked in stop_machine */
 	BBM_EV_UNPARK,
 	BBM_EV_STOP_MACHINE,	/* ran a stop_machine() function */
-	BBM_EV_ONLINE,		/* state change: arg = new state */
+	BBM_EV_ONLINE,		/* CPU va's state changed: arg = new state */
 	BBM_EV_FAILURE,		/* detected a failure: arg = kind */
 	BBM_EV_NR_TYPES,
 };

@@ -630,7 +630,9 @@ void bbm_cpu_set_state(struct bbm_system *sys, struct bbm_cpu *cpu,
 		bbm_add_return(&sys->num_online, -1);
 	__atomic_store_n(&cpu->state, state, __ATOMIC_SEQ_CST);
 	bbm_smp_mb();
-	bbm_cpu_event(cpu, BBM_EV_ONLINE, 0, state, -1);
+	/* Rings have one writer: the CPU itself, or whichever CPU did it. */
+	if (bbm_this_cpu)
+		bbm_cpu_event(bbm_this_cpu, BBM_EV_ONLINE, cpu->id, state, -1);
 }
 
 /* --- map hooks: split methods, flush, free, gate ------------------------ */

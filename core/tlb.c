@@ -137,8 +137,8 @@ uint64_t bbm_tlbi_log_append(struct bbm_tlbi_log *log, uint64_t start,
 	slot = seq & (BBM_TLBI_LOG - 1);
 	/* Invalidate the slot's tag first: a reader never mixes two entries. */
 	bbm_store_release(&log->ring[slot].seq, UINT64_MAX);
-	bbm_store_relaxed(&log->ring[slot].start, start);
-	bbm_store_relaxed(&log->ring[slot].end, end);
+	bbm_store_release(&log->ring[slot].start, start);
+	bbm_store_release(&log->ring[slot].end, end);
 	bbm_store_release(&log->ring[slot].seq, seq);
 	bbm_store_release(&log->seq, seq);
 	pthread_mutex_unlock(&log->lock);
@@ -156,11 +156,10 @@ void bbm_tlbi_log_apply_slow(struct bbm_tlbi_log *log, struct bbm_tlb *tlb,
 		slot = seq & (BBM_TLBI_LOG - 1);
 		if (bbm_load_acquire(&log->ring[slot].seq) != seq)
 			goto out_flush_all;
-		start = bbm_load_relaxed(&log->ring[slot].start);
-		end = bbm_load_relaxed(&log->ring[slot].end);
+		start = bbm_load_acquire(&log->ring[slot].start);
+		end = bbm_load_acquire(&log->ring[slot].end);
 		/* Re-check: the slot was not reused while we read it. */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (bbm_load_relaxed(&log->ring[slot].seq) != seq)
+		if (bbm_load_acquire(&log->ring[slot].seq) != seq)
 			goto out_flush_all;
 		bbm_tlb_invalidate_range(tlb, start, end);
 	}
