@@ -33,19 +33,17 @@ static struct bbm_system *map_system(struct bbm_map *map)
 	return map->priv;
 }
 
-static void futex_wait(uint64_t *word, uint64_t val)
+/* Sleep while *@word == @val, at most @ns: parked CPUs leave the cores. */
+static void futex_wait(uint32_t *word, uint32_t val, long ns)
 {
-	/* The low 32 bits are the futex word (little-endian). */
-	struct timespec timeout = { .tv_nsec = 1000000 };
+	struct timespec timeout = { .tv_nsec = ns };
 
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, (uint32_t)val,
-		&timeout, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &timeout, NULL, 0);
 }
 
-static void futex_wake_all(uint64_t *word)
+static void futex_wake(uint32_t *word, int nr)
 {
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT32_MAX,
-		NULL, NULL, 0);
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, nr, NULL, NULL, 0);
 }
 
 /* The report's annotate hook: the calling CPU saw it, now. */
@@ -77,7 +75,7 @@ static void cpu_set_quiesce(struct bbm_cpu *cpu, int quiesce)
 }
 
 static void cpu_park(struct bbm_system *sys, struct bbm_cpu *cpu,
-		     uint64_t gen)
+		     uint32_t gen)
 {
 	bool spin = bbm_load_acquire(&sys->sm.mode) == BBM_PARK_SPIN;
 
@@ -86,9 +84,10 @@ static void cpu_park(struct bbm_system *sys, struct bbm_cpu *cpu,
 	cpu_set_quiesce(cpu, spin ? BBM_CPU_PARKED_SPIN :
 				    BBM_CPU_PARKED_IDMAP);
 	bbm_add_return(&sys->sm.nr_parked, 1);
+	futex_wake(&sys->sm.nr_parked, 1);
 	while (bbm_load_acquire(&sys->sm.active) == gen) {
 		if (!spin) {
-			futex_wait(&sys->sm.active, gen);
+			futex_wait(&sys->sm.active, gen, 1000000);
 			continue;
 		}
 		/* Spinning on per-CPU data in the linear map: walks go on. */
@@ -103,7 +102,7 @@ static void cpu_park(struct bbm_system *sys, struct bbm_cpu *cpu,
 void bbm_cpu_safe_point(struct bbm_system *sys)
 {
 	struct bbm_cpu *cpu = bbm_this_cpu;
-	uint64_t gen;
+	uint32_t gen;
 
 	/*
 	 * Loop: released from one stop, we may find the next one already
@@ -193,7 +192,8 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 	struct bbm_stop_machine *sm = &sys->sm;
 	struct bbm_cpu *self = bbm_this_cpu;
 	bool hotplug = !(sys->cfg.bugs & BBM_BUG_STOP_NO_HOTPLUG);
-	uint64_t gen, start, deadline;
+	uint64_t start, deadline;
+	uint32_t gen;
 	struct bbm_failure f;
 	int laggard = -1, ret;
 
@@ -231,8 +231,12 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 			/* Never a hang: go on, the run already failed. */
 			break;
 		}
-		/* Parked CPUs sleep; let the others reach a safe point. */
-		sched_yield();
+		/*
+		 * Sleep until a CPU parks (or briefly, for the passive ones):
+		 * the cores go to the CPUs that still have to get there.
+		 */
+		futex_wait(&sm->nr_parked, bbm_load_acquire(&sm->nr_parked),
+			   50000);
 	}
 
 	if (self)
@@ -241,7 +245,7 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 
 	__atomic_store_n(&sm->active, 0, __ATOMIC_SEQ_CST);
 	bbm_store_release(&sys->stopper, NULL);
-	futex_wake_all(&sm->active);
+	futex_wake(&sm->active, INT32_MAX);
 	start = bbm_now_ns() - start;
 	if (start > sm->longest_ns)
 		sm->longest_ns = start;

@@ -48,9 +48,9 @@ struct bbm_system_config {
 
 struct bbm_stop_machine {
 	pthread_mutex_t lock;		/* one stop_machine() at a time */
-	uint64_t active;		/* shared: generation while active */
-	uint64_t gen;			/* last generation used */
-	int nr_parked;			/* shared: CPUs parked this time */
+	uint32_t active;		/* shared: generation while active */
+	uint32_t gen;			/* last generation used */
+	uint32_t nr_parked;		/* shared: CPUs parked this time */
 	int mode;			/* shared: enum bbm_park_mode this time */
 	uint64_t longest_ns;
 	uint64_t count;
