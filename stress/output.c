@@ -341,13 +341,13 @@ static int ring_copy(const struct bbm_cpu *cpu, struct seen_event *out)
 	return nr;
 }
 
-#define OOPS_EVENTS 32	/* the last events printed, all CPUs together */
+#define OOPS_EVENTS_PER_CPU 6	/* each CPU's last events in a report */
 
 static void print_events(const struct bbm_run *run)
 {
 	const struct seen_event *s;
 	struct seen_event *seen;
-	int i, nr = 0, from;
+	int i, n, nr = 0;
 
 	if (!run->sys || !run->sys->nr_cpus)
 		return;
@@ -357,13 +357,21 @@ static void print_events(const struct bbm_run *run)
 		fprintf(run->out, "Call trace: (no memory to gather events)\n");
 		return;
 	}
-	for (i = 0; i < run->sys->nr_cpus; i++)
-		nr += ring_copy(&run->sys->cpus[i], seen + nr);
+	/* Each CPU's newest events, so a busy reader cannot hide a writer. */
+	for (i = 0; i < run->sys->nr_cpus; i++) {
+		n = ring_copy(&run->sys->cpus[i], seen + nr);
+		if (n > OOPS_EVENTS_PER_CPU) {
+			memmove(seen + nr, seen + nr + n - OOPS_EVENTS_PER_CPU,
+				OOPS_EVENTS_PER_CPU * sizeof(*seen));
+			n = OOPS_EVENTS_PER_CPU;
+		}
+		nr += n;
+	}
 	qsort(seen, nr, sizeof(*seen), seen_event_cmp);
-	from = nr > OOPS_EVENTS ? nr - OOPS_EVENTS : 0;
-	fprintf(run->out,
-		"Call trace (last events, all CPUs, oldest first):\n");
-	for (i = from; i < nr; i++) {
+	fprintf(run->out, "Call trace (last %d events of each CPU, oldest "
+			  "first):\n",
+		OOPS_EVENTS_PER_CPU);
+	for (i = 0; i < nr; i++) {
 		s = &seen[i];
 		fprintf(run->out, "  #%" PRIu64 " CPU%d %s va=0x%" PRIx64,
 			s->ev.seq, s->cpu, bbm_event_name(s->ev.type),
