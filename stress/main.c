@@ -29,17 +29,26 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-/* The report sink: print the first few oopses, stop unless --keep-going. */
+/*
+ * The report sink: the first few failures as oopses, notes (leaked pages,
+ * refused CPUs) as the kernel's one line; stop unless --keep-going.
+ */
 static void run_sink(void *priv, const struct bbm_failure *f)
 {
 	struct bbm_run *run = priv;
 	static int printed;
 
-	if (bbm_fail_kind_is_failure(f->kind) && !run->first_failure_ns)
+	if (!bbm_fail_kind_is_failure(f->kind)) {
+		if (!run->opt.quiet)
+			fprintf(run->out, "bbmstress: %s: CPU%d: %s\n",
+				bbm_fail_kind_name(f->kind), f->cpu, f->msg);
+		return;
+	}
+	if (!run->first_failure_ns)
 		run->first_failure_ns = bbm_now_ns() - run->start_ns;
-	if (printed++ < OOPS_PRINTED || !bbm_fail_kind_is_failure(f->kind))
+	if (printed++ < OOPS_PRINTED)
 		bbm_print_oops(run, f);
-	if (bbm_fail_kind_is_failure(f->kind) && !run->opt.keep_going)
+	if (!run->opt.keep_going)
 		bbm_store_release(&run->stop, 1);
 }
 
@@ -150,18 +159,19 @@ static int run_setup(struct bbm_run *run)
 {
 	struct bbm_options *opt = &run->opt;
 	struct bbm_system_config cfg;
-	int i, n = 0;
+	int i, n = 0, boot;
 
 	run_setup_busted(opt);
 	run->nr_cpus = bbm_options_nr_cpus(opt);
 	run->nr_early_cpus = run->nr_cpus;
 	run->phase = -1;
-	/* Boot: CPU0 boots, then is a splitter; its secondaries follow. */
-	if (opt->scenario == BBM_SCENARIO_BOOT)
+	/* Boot: CPU0 boots, then is one of the splitters. */
+	boot = opt->scenario == BBM_SCENARIO_BOOT;
+	if (boot)
 		run->roles[n++] = BBM_ROLE_BOOT;
 	for (i = 0; i < opt->readers; i++)
 		run->roles[n++] = BBM_ROLE_READER;
-	for (i = n > opt->readers; i < opt->splitters; i++)
+	for (i = boot; i < opt->splitters; i++)
 		run->roles[n++] = BBM_ROLE_SPLITTER;
 	for (i = 0; i < opt->collapsers; i++)
 		run->roles[n++] = BBM_ROLE_COLLAPSER;
