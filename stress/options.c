@@ -297,6 +297,15 @@ static uint64_t seed_from_time(void)
 	return bbm_rand(&state) & 0xffffffffull;
 }
 
+static int readers_for_machine(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cores < 1)
+		cores = 1;
+	return cores * 2 < 2 ? 2 : cores * 2 > 16 ? 16 : (int)cores * 2;
+}
+
 void bbm_options_default(struct bbm_options *opt)
 {
 	int op;
@@ -309,11 +318,11 @@ void bbm_options_default(struct bbm_options *opt)
 	opt->mem = 4ull << 30;
 	opt->map_pte = false;
 	/*
-	 * Fixed rather than sized to the machine, so that a command line
-	 * means the same run everywhere: 7 CPUs, and (by main.c's default
-	 * mix) readers with and without BBML2_NOABORT.
+	 * Sized to the machine: two readers per core, 2 to 16 (4 on the
+	 * 2-core machines CI has); the rerun command then names the number,
+	 * so a command line means the same run everywhere.
 	 */
-	opt->readers = 4;
+	opt->readers = readers_for_machine();
 	opt->nonbbml2_readers = -1;
 	opt->splitters = 2;
 	opt->collapsers = 1;
@@ -687,19 +696,34 @@ static int build_command(struct bbm_options *opt, int argc, char **argv)
 	return 0;
 }
 
-int bbm_options_add_seed(struct bbm_options *opt)
+/* Append " --NAME VALUE" unless the command already has --NAME. */
+static int append_option(struct bbm_options *opt, const char *name,
+			 uint64_t value)
 {
 	size_t len = strlen(opt->command);
+	char key[64];
 	int n;
 
-	if (opt->seed_given || strstr(opt->command, " --seed "))
+	snprintf(key, sizeof(key), " --%s ", name);
+	if (strstr(opt->command, key))
 		return 0;
 	n = snprintf(opt->command + len, sizeof(opt->command) - len,
-		     " --seed %" PRIu64, opt->seed);
+		     " --%s %" PRIu64, name, value);
 	if (n < 0 || (size_t)n >= sizeof(opt->command) - len) {
 		opt->command[len] = '\0';
 		return -1;
 	}
+	return 0;
+}
+
+int bbm_options_add_seed(struct bbm_options *opt)
+{
+	/* What the defaults chose from the time and the machine, made fixed. */
+	if (!opt->seed_given && append_option(opt, "seed", opt->seed))
+		return -1;
+	if (!opt->readers_given && !opt->nr_mix &&
+	    append_option(opt, "readers", opt->readers))
+		return -1;
 	return 0;
 }
 
@@ -744,7 +768,7 @@ static void print_help(const struct bbm_options *def)
 	       "  --map blocks|pte          map with blocks or PTEs only "
 	       "[%s]\n"
 	       "  --readers N               CPUs that only access, 0..%d "
-	       "[%d]\n"
+	       "[2 per core: %d]\n"
 	       "  --nonbbml2-readers N      of which without "
 	       "BBML2_NOABORT [half of them]\n"
 	       "  --splitters N             CPUs changing permissions "
@@ -950,6 +974,7 @@ int bbm_options_parse(struct bbm_options *opt, int argc, char **argv)
 			if (parse_int(name, arg, 0, MAX_READERS,
 				      &opt->readers))
 				return -1;
+			opt->readers_given = true;
 			break;
 		case OPT_NONBBML2_READERS:
 			if (parse_int(name, arg, 0, MAX_READERS,

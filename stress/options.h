@@ -66,6 +66,7 @@ struct bbm_options {
 	uint64_t mem;			/* --mem 4G */
 	bool map_pte;			/* --map blocks|pte */
 	int readers;			/* --readers */
+	bool readers_given;
 	int nonbbml2_readers;		/* --nonbbml2-readers, -1 if unset */
 	int splitters;			/* --splitters */
 	int collapsers;			/* --collapsers */
@@ -127,9 +128,9 @@ const char *bbm_tlb_replace_name(enum bbm_tlb_replace replace);
 const char *bbm_map_name(bool pte);	/* "blocks" or "pte" */
 
 /*
- * Append " --seed N" to opt->command when the seed was not given, so the
- * command reruns the same run.  bbm_options_parse() calls it; it does
- * nothing once the command has a --seed.  -1 if it does not fit.
+ * Append " --seed N" (and " --readers N") to opt->command when the defaults
+ * chose them, so the command reruns the same run on any machine.
+ * bbm_options_parse() calls it; -1 if it does not fit.
  */
 int bbm_options_add_seed(struct bbm_options *opt);
 
