@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bbm-ptdump as a program: stdout holds exactly the Linear Mapping section,
- * stderr the census; bad input gets exit status 2, one stderr line naming
- * the problem and nothing on stdout.  The program is $BBM_PTDUMP (set by
+ * stderr the census; --census puts a table on stdout (--compare: the blocks
+ * and the PTE map side by side), --diff two dumps merged, diff -u style,
+ * with diff(1)'s exit status; stderr then holds warnings only.  Bad input
+ * gets exit status 2, one stderr line naming the problem and nothing on
+ * stdout.  The program is $BBM_PTDUMP (set by
  * `scons test`), else ../tools/bbm-ptdump beside this test binary.
  */
 #include <check.h>
@@ -10,6 +13,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +364,387 @@ START_TEST(test_repaint_collapse)
 }
 END_TEST
 
+/* --- --census ---------------------------------------------------------- */
+
+#define CENSUS_LEAVES "Leaves (a CONT group is one)\n"
+#define CENSUS_TABLES "Table pages (4K each)\n"
+
+static const char census_12g[] =
+	"Census of a blocks map of 12G (12884901888 bytes), ops: none\n"
+	"\n"
+	"                                 blocks\n"
+	CENSUS_LEAVES
+	"  4K                                  0\n"
+	"  64K-cont                            0\n"
+	"  2M                                  0\n"
+	"  32M-cont                            0\n"
+	"  1G                                 12\n"
+	"  present-invalid                     0\n"
+	CENSUS_TABLES
+	"  PGD                                 1\n"
+	"  PUD                                 1\n"
+	"  PMD                                 0\n"
+	"  PTE                                 0\n"
+	"  all                                 2\n"
+	"Page-table bytes                   8192\n"
+	"Page-table MiB                     0.01\n"
+	"TLB entries needed                   12\n"
+	"Bytes mapped                12884901888\n"
+	"TLB reach, bytes/entry       1073741824\n"
+	"TLB reach                         1 GiB\n";
+
+/* The 12 GiB blocks map: twelve 1G leaves, a PGD and a PUD page. */
+START_TEST(test_census_12g_blocks)
+{
+	struct run r;
+
+	run_tool(&r, NULL, 0, ARGS("--census", "--mem", "12G"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, census_12g);
+	ck_assert_str_eq(r.err, "");
+	free_run(&r);
+}
+END_TEST
+
+/*
+ * DOMAIN.md's example script: the same counts as the dump mode's census
+ * line on stderr (checked here too), as a table; stderr stays empty.
+ */
+static const char census_12g_script[] =
+	CENSUS_LEAVES
+	"  4K                                 64\n"
+	"  64K-cont                           92\n"
+	"  2M                                 45\n"
+	"  32M-cont                           61\n"
+	"  1G                                 10\n"
+	"  present-invalid                     0\n"
+	CENSUS_TABLES
+	"  PGD                                 1\n"
+	"  PUD                                 1\n"
+	"  PMD                                 2\n"
+	"  PTE                                 3\n"
+	"  all                                 7\n"
+	"Page-table bytes                  28672\n"
+	"Page-table MiB                     0.03\n"
+	"TLB entries needed                  272\n"
+	"Bytes mapped                12884901888\n"
+	"TLB reach, bytes/entry         47370962\n"
+	"TLB reach                     45.18 MiB\n";
+
+START_TEST(test_census_script)
+{
+	char *path = write_file("ops", script_ops);
+	char head[PATH_MAX + 128];
+	struct run r;
+
+	run_tool(&r, NULL, 0, ARGS("--mem", "12G", path));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.err,
+			 "census: 4K=64 64K-cont=92 2M=45 32M-cont=61 1G=10 "
+			 "invalid=0 tables=7 (PGD=1 PUD=1 PMD=2 PTE=3) "
+			 "table-KiB=28 reach-KiB=46260 unlinked-tables=0\n");
+	free_run(&r);
+
+	run_tool(&r, NULL, 0, ARGS("--census", "--mem", "12G", path));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	snprintf(head, sizeof(head),
+		 "Census of a blocks map of 12G (12884901888 bytes), ops: "
+		 "%s\n\n                                 blocks\n", path);
+	ck_assert_msg(!strncmp(r.out, head, strlen(head)),
+		      "census header:\n%s", r.out);
+	ck_assert_str_eq(r.out + strlen(head), census_12g_script);
+	ck_assert_str_eq(r.err, "");
+	free(path);
+	free_run(&r);
+}
+END_TEST
+
+/* --map pte, ops on stdin, a present-invalid page: no TLB entry for it. */
+START_TEST(test_census_pte_invalid)
+{
+	struct run r;
+
+	run_tool(&r, "invalid 0x1000 4K\n", 0,
+		 ARGS("--census", "--map", "pte", "--mem", "4M", "-"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.out,
+		"Census of a pte map of 4M (4194304 bytes), ops: <stdin>\n"
+		"\n"
+		"                                    pte\n"
+		CENSUS_LEAVES
+		"  4K                               1023\n"
+		"  64K-cont                            0\n"
+		"  2M                                  0\n"
+		"  32M-cont                            0\n"
+		"  1G                                  0\n"
+		"  present-invalid                     1\n"
+		CENSUS_TABLES
+		"  PGD                                 1\n"
+		"  PUD                                 1\n"
+		"  PMD                                 1\n"
+		"  PTE                                 2\n"
+		"  all                                 5\n"
+		"Page-table bytes                  20480\n"
+		"Page-table MiB                     0.02\n"
+		"TLB entries needed                 1023\n"
+		"Bytes mapped                    4190208\n"
+		"TLB reach, bytes/entry             4096\n"
+		"TLB reach                         4 KiB\n");
+	ck_assert_str_eq(r.err, "");
+	free_run(&r);
+}
+END_TEST
+
+/*
+ * DOMAIN.md section 9's "about 500 MB more free" on 256 GiB, exactly: the
+ * PTE map needs 131072 PTE pages + 256 PMD pages + a PUD + a PGD = 131330
+ * pages, the blocks map a PUD and a PGD: 131328 pages, 537919488 bytes,
+ * 537.92 MB, 513 MiB more; and 262144 times the TLB entries.
+ */
+static const char census_compare_256g[] =
+	"Census of the blocks map and the pte map of 256G (274877906944 "
+	"bytes), ops: none\n"
+	"\n"
+	"                                 blocks            pte\n"
+	CENSUS_LEAVES
+	"  4K                                  0       67108864\n"
+	"  64K-cont                            0              0\n"
+	"  2M                                  0              0\n"
+	"  32M-cont                            0              0\n"
+	"  1G                                256              0\n"
+	"  present-invalid                     0              0\n"
+	CENSUS_TABLES
+	"  PGD                                 1              1\n"
+	"  PUD                                 1              1\n"
+	"  PMD                                 0            256\n"
+	"  PTE                                 0         131072\n"
+	"  all                                 2         131330\n"
+	"Page-table bytes                   8192      537927680\n"
+	"Page-table MiB                     0.01         513.01\n"
+	"TLB entries needed                  256       67108864\n"
+	"Bytes mapped               274877906944   274877906944\n"
+	"TLB reach, bytes/entry       1073741824           4096\n"
+	"TLB reach                         1 GiB          4 KiB\n"
+	"\n"
+	"Difference, pte - blocks\n"
+	"  page-table bytes            537919488 = 537.92 MB = 513.00 MiB "
+	"(131328 pages)\n"
+	"  TLB entries needed          262144.00 times as many "
+	"(67108864 / 256)\n";
+
+START_TEST(test_census_compare_256g)
+{
+	struct run r;
+
+	run_tool(&r, NULL, 0,
+		 ARGS("--census", "--compare", "--mem", "256G"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, census_compare_256g);
+	ck_assert_str_eq(r.err, "");
+	/* The figure itself, independent of the table's layout. */
+	ck_assert_uint_eq((131330ull - 2) * 4096, 537919488ull);
+	ck_assert_ptr_nonnull(strstr(r.out, " 537919488 = 537.92 MB = "
+					    "513.00 MiB (131328 pages)\n"));
+	free_run(&r);
+}
+END_TEST
+
+/* The ops apply to both maps: repaint makes the blocks map a PTE map. */
+START_TEST(test_census_compare_ops)
+{
+	struct run r;
+
+	run_tool(&r, "repaint\n", 0,
+		 ARGS("--census", "--compare", "--mem", "2G", "-"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "  all                              1028"
+				    "           1028\n"),
+		      "both maps should have 1028 table pages:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "\n  page-table bytes                    0"
+				    " = 0.00 MB = 0.00 MiB (0 pages)\n"
+				    "  TLB entries needed               1.00"
+				    " times as many (524288 / 524288)\n"),
+		      "no difference expected:\n%s", r.out);
+	ck_assert_str_eq(r.err, "");
+	free_run(&r);
+}
+END_TEST
+
+/* --- --diff ------------------------------------------------------------ */
+
+/* True if a line of @out starts with "- " or "+ ": a changed line. */
+static bool has_marks(const char *out)
+{
+	const char *line;
+
+	for (line = out; *line; line = strchr(line, '\n') + 1) {
+		if (!strncmp(line, "- ", 2) || !strncmp(line, "+ ", 2))
+			return true;
+		if (!strchr(line, '\n'))
+			break;
+	}
+	return false;
+}
+
+/* dump_12g's lines with "  " before each: both sides the same. */
+#define SAME_12G                                                         \
+	"  " START                                                       \
+	"  0xffff000000000000-0xffff000300000000          12G PUD" BLK   \
+	"  0xffff000300000000-0xffff008000000000         500G PUD\n"     \
+	"  0xffff008000000000-0xffff800000000000      130560G PGD\n"     \
+	"  " END
+
+/* The example: option 3 after collapse is the v6.18 block map. */
+START_TEST(test_diff_equal)
+{
+	char *collapse = write_file("collapse.ops", "collapse\n");
+	char *empty = write_file("empty.ops", "");
+	char spec_a[PATH_MAX + 8], spec_b[PATH_MAX + 8], *want;
+	struct run r;
+
+	snprintf(spec_a, sizeof(spec_a), "pte:%s", collapse);
+	snprintf(spec_b, sizeof(spec_b), "blocks:%s", empty);
+	run_tool(&r, NULL, 0, ARGS("--diff", spec_a, spec_b));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_int_ge(asprintf(&want,
+				  "--- A: pte map of 12G, ops %s\n"
+				  "+++ B: blocks map of 12G, ops %s\n"
+				  SAME_12G, collapse, empty), 0);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_msg(!has_marks(r.out), "marks in:\n%s", r.out);
+	ck_assert_str_eq(r.err, "");
+	free(want);
+	free_run(&r);
+
+	/* "blocks:" alone is the map with no ops. */
+	run_tool(&r, NULL, 0, ARGS("--diff", spec_a, "blocks:"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "+++ B: blocks map of 12G, no ops\n"
+				    SAME_12G),
+		      "diff against blocks: alone:\n%s", r.out);
+	free_run(&r);
+	free(collapse);
+	free(empty);
+}
+END_TEST
+
+static const char diff_ro_page[] =
+	"--- A: blocks map of 12G, no ops\n"
+	"+++ B: blocks map of 12G, ops <stdin>\n"
+	"  " START
+	"- 0xffff000000000000-0xffff000300000000          12G PUD" BLK
+	"+ 0xffff000000000000-0xffff000000200000           2M PMD" BLK
+	"+ 0xffff000000200000-0xffff000000210000          64K PTE" CON_PAGE
+	"+ 0xffff000000210000-0xffff000000211000           4K PTE" RO_PAGE
+	"+ 0xffff000000211000-0xffff000000220000          60K PTE" PAGE
+	"+ 0xffff000000220000-0xffff000000400000        1920K PTE" CON_PAGE
+	"+ 0xffff000000400000-0xffff000002000000          28M PMD" BLK
+	"+ 0xffff000002000000-0xffff000040000000         992M PMD" CON_BLK
+	"+ 0xffff000040000000-0xffff000300000000          11G PUD" BLK
+	"  0xffff000300000000-0xffff008000000000         500G PUD\n"
+	"  0xffff008000000000-0xffff800000000000      130560G PGD\n"
+	"  " END;
+
+/* One ro page: its 1G leaf against the split, marked; the rest common. */
+START_TEST(test_diff_differ)
+{
+	struct run r;
+
+	run_tool(&r, "ro 0x210000 4K\n", 0, ARGS("--diff", "blocks:", "-"));
+	ck_assert_msg(r.status == 1, "exit %d, want 1; stderr: %s", r.status,
+		      r.err);
+	ck_assert_str_eq(r.out, diff_ro_page);
+	ck_assert_str_eq(r.err, "");
+	free_run(&r);
+}
+END_TEST
+
+/* A change between common lines: only the changed VAs are marked. */
+START_TEST(test_diff_middle)
+{
+	struct run r;
+
+	/* --map pte: the unprefixed side; the whole-map line is split. */
+	run_tool(&r, "ro 0x1000 4K\n", 0,
+		 ARGS("--mem", "4M", "--map", "pte", "--diff", "-",
+		      "pte:"));
+	ck_assert_msg(r.status == 1, "exit %d, want 1; stderr: %s", r.status,
+		      r.err);
+	ck_assert_str_eq(r.out,
+		"--- A: pte map of 4M, ops <stdin>\n"
+		"+++ B: pte map of 4M, no ops\n"
+		"  " START
+		"- 0xffff000000000000-0xffff000000001000           4K PTE" PAGE
+		"- 0xffff000000001000-0xffff000000002000           4K PTE"
+		RO_PAGE
+		"- 0xffff000000002000-0xffff000000400000        4088K PTE" PAGE
+		"+ 0xffff000000000000-0xffff000000400000           4M PTE" PAGE
+		"  0xffff000000400000-0xffff000040000000        1020M PMD\n"
+		"  0xffff000040000000-0xffff008000000000         511G PUD\n"
+		"  0xffff008000000000-0xffff800000000000      130560G PGD\n"
+		"  " END);
+	free_run(&r);
+}
+END_TEST
+
+/*
+ * A saved dump is used as it is: the tool's own output, or a whole
+ * kernel_page_tables file (CRLF, later sections) up to the end marker.
+ */
+START_TEST(test_diff_saved_dump)
+{
+	char *saved = write_file("saved.txt", dump_12g);
+	char *kernel = write_file("kernel.txt",
+		"---[ Linear Mapping start ]---\r\n"
+		"0xffff000000000000-0xffff000300000000          12G PUD"
+		"       RW NX SHD AF        BLK UXN    MEM/NORMAL-TAGGED\r\n"
+		"0xffff000300000000-0xffff008000000000         500G PUD\r\n"
+		"0xffff008000000000-0xffff800000000000      130560G PGD\r\n"
+		"---[ Linear Mapping end ]---\r\n"
+		"---[ Modules start ]---\r\n"
+		"0xffff800000000000-0xffff800008000000         128M PGD\r\n");
+	char *want;
+	struct run r;
+
+	run_tool(&r, NULL, 0, ARGS("--diff", saved, "blocks:"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_int_ge(asprintf(&want,
+				  "--- A: saved dump %s\n"
+				  "+++ B: blocks map of 12G, no ops\n"
+				  SAME_12G, saved), 0);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_str_eq(r.err, "");
+	free(want);
+	free_run(&r);
+
+	run_tool(&r, NULL, 0, ARGS("--diff", kernel, saved));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_msg(!has_marks(r.out), "marks in:\n%s", r.out);
+	free_run(&r);
+
+	/* Against the PTE map: the one 12G line differs. */
+	run_tool(&r, NULL, 0, ARGS("--diff", saved, "pte:"));
+	ck_assert_msg(r.status == 1, "exit %d, want 1; stderr: %s", r.status,
+		      r.err);
+	ck_assert_msg(strstr(r.out,
+		"  " START
+		"- 0xffff000000000000-0xffff000300000000          12G PUD" BLK
+		"+ 0xffff000000000000-0xffff000300000000          12G PTE" PAGE
+		"  0xffff000300000000-0xffff008000000000         500G PUD\n"),
+		"the 12G line is not marked:\n%s", r.out);
+	free_run(&r);
+
+	/* A saved dump on stdin. */
+	run_tool(&r, dump_12g, 0, ARGS("--diff", "blocks:", "-"));
+	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.out, "+++ B: saved dump <stdin>\n"),
+		      "stdin dump:\n%s", r.out);
+	free_run(&r);
+	free(saved);
+	free(kernel);
+}
+END_TEST
+
 START_TEST(test_help)
 {
 	struct run r;
@@ -371,6 +756,13 @@ START_TEST(test_help)
 	ck_assert_msg(strstr(r.out, "default 12G") &&
 			      strstr(r.out, "default blocks"),
 		      "--help does not give the defaults:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "--census --compare --mem 256G\n") &&
+			      strstr(r.out,
+				     "--diff pte:collapse.ops blocks:\n") &&
+			      strstr(r.out, "  pte:FILE ") &&
+			      strstr(r.out, "--diff, as diff(1)"),
+		      "--help does not describe --census and --diff:\n%s",
+		      r.out);
 	ck_assert_str_eq(r.err, "");
 	free_run(&r);
 }
@@ -464,6 +856,103 @@ START_TEST(test_bad_mem)
 }
 END_TEST
 
+START_TEST(test_bad_diff_args)
+{
+	char *ops = write_file("ops", "ro 0x1000 4K\n");
+
+	assert_rejected(NULL, ARGS("--diff", ops),
+			"--diff needs two inputs, A and B; got 1", NULL);
+	assert_rejected(NULL, ARGS("--diff"),
+			"--diff needs two inputs, A and B; got 0", NULL);
+	assert_rejected(NULL, ARGS("--diff", ops, ops, ops),
+			"--diff needs two inputs, A and B; got 3", NULL);
+	assert_rejected(NULL, ARGS("--diff", "-", "pte:-"),
+			"A and B cannot both be stdin", NULL);
+	assert_rejected(NULL, ARGS("--census", "--diff", ops, ops),
+			"--diff cannot be combined with --census", NULL);
+	assert_rejected(NULL, ARGS("--diff", ops, ""),
+			"B is an empty file name", NULL);
+	free(ops);
+}
+END_TEST
+
+START_TEST(test_bad_diff_missing_file)
+{
+	char path[PATH_MAX], spec[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/no-such-ops", tmpdir);
+	assert_rejected(NULL, ARGS("--diff", "blocks:", path),
+			"cannot open B '", "no-such-ops",
+			"No such file or directory", NULL);
+	snprintf(spec, sizeof(spec), "pte:%s", path);
+	assert_rejected(NULL, ARGS("--diff", spec, "blocks:"),
+			"cannot open A '", "no-such-ops", NULL);
+}
+END_TEST
+
+START_TEST(test_bad_diff_mode)
+{
+	char *saved = write_file("saved.txt", dump_12g);
+	char spec[PATH_MAX + 8];
+
+	assert_rejected(NULL, ARGS("--diff", "huge:x.ops", "blocks:"),
+			"bad map mode 'huge' in A 'huge:x.ops'",
+			"use blocks:FILE or pte:FILE", "./huge:x.ops", NULL);
+	assert_rejected(NULL, ARGS("--diff", "pte:", "PTE:x"),
+			"bad map mode 'PTE' in B", NULL);
+	/* A map mode on a saved dump means nothing: refused. */
+	snprintf(spec, sizeof(spec), "pte:%s", saved);
+	assert_rejected(NULL, ARGS("--diff", spec, "blocks:"),
+			"is a saved dump: a map mode does not apply", NULL);
+	/* An ops file is checked as in the dump mode. */
+	assert_rejected("ro 0x1000\n", ARGS("--diff", "blocks:", "pte:-"),
+			"<stdin>:1: ", "'ro' takes START SIZE", NULL);
+	free(saved);
+}
+END_TEST
+
+START_TEST(test_bad_saved_dump)
+{
+	char *cut = write_file("cut.txt", START
+		"0xffff000000000000-0xffff000300000000          12G PUD" BLK);
+	char *junk = write_file("junk.txt", START "hello\n" END);
+	char *order = write_file("order.txt", START
+		"0xffff000300000000-0xffff008000000000         500G PUD\n"
+		"0xffff000000000000-0xffff000300000000          12G PUD" BLK
+		END);
+	char want[PATH_MAX + 8];
+
+	snprintf(want, sizeof(want), "%s: ", cut);
+	assert_rejected(NULL, ARGS("--diff", cut, "blocks:"), want,
+			"no \"---[ Linear Mapping end ]---\" line", NULL);
+	snprintf(want, sizeof(want), "%s:2: ", junk);
+	assert_rejected(NULL, ARGS("--diff", "blocks:", junk), want,
+			"not a Linear Mapping line", NULL);
+	snprintf(want, sizeof(want), "%s:3: ", order);
+	assert_rejected(NULL, ARGS("--diff", "blocks:", order), want,
+			"overlaps the line before", NULL);
+	free(cut);
+	free(junk);
+	free(order);
+}
+END_TEST
+
+START_TEST(test_bad_census)
+{
+	char path[PATH_MAX];
+
+	assert_rejected(NULL, ARGS("--compare"), "--compare needs --census",
+			NULL);
+	assert_rejected(NULL, ARGS("--census", "--compare", "--map", "pte"),
+			"--map does not apply to --compare", NULL);
+	snprintf(path, sizeof(path), "%s/no-such-ops", tmpdir);
+	assert_rejected(NULL, ARGS("--census", path), "cannot open ops file",
+			"no-such-ops", NULL);
+	assert_rejected("frob\n", ARGS("--census", "--compare", "-"),
+			"<stdin>:1: ", "unknown op 'frob'", NULL);
+}
+END_TEST
+
 /* A map that cannot be built: exit 3, a message, nothing on stdout. */
 START_TEST(test_map_create_fails)
 {
@@ -498,6 +987,21 @@ Suite *make_tool_ptdump_suite(void)
 	tcase_add_test(tc, test_repaint_collapse);
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_map_create_fails);
+	tcase_add_test(tc, test_census_12g_blocks);
+	tcase_add_test(tc, test_census_script);
+	tcase_add_test(tc, test_census_pte_invalid);
+	tcase_add_test(tc, test_census_compare_ops);
+	tcase_add_test(tc, test_diff_equal);
+	tcase_add_test(tc, test_diff_differ);
+	tcase_add_test(tc, test_diff_middle);
+	tcase_add_test(tc, test_diff_saved_dump);
+	suite_add_tcase(s, tc);
+
+	/* Two maps of 256 GiB, one of 4K pages: ~45 s under TSan. */
+	tc = tcase_create("census_256g");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_census_compare_256g);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_input");
@@ -511,6 +1015,11 @@ Suite *make_tool_ptdump_suite(void)
 	tcase_add_test(tc, test_bad_missing_file);
 	tcase_add_test(tc, test_bad_option);
 	tcase_add_test(tc, test_bad_mem);
+	tcase_add_test(tc, test_bad_diff_args);
+	tcase_add_test(tc, test_bad_diff_missing_file);
+	tcase_add_test(tc, test_bad_diff_mode);
+	tcase_add_test(tc, test_bad_saved_dump);
+	tcase_add_test(tc, test_bad_census);
 	suite_add_tcase(s, tc);
 	return s;
 }
