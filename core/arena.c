@@ -170,7 +170,13 @@ uint64_t bbm_arena_total_in_use(struct bbm_arena *arena)
 
 uint64_t bbm_arena_overhead_bytes(const struct bbm_arena *arena)
 {
-	return arena->nr_pages * (sizeof(*arena->gen) + sizeof(*arena->level) +
-				  sizeof(*arena->free_fifo)) +
+	/*
+	 * The per-page arrays are reserved for the whole arena but, zeroed
+	 * anonymous memory, take memory only where used: pages ever handed
+	 * out.
+	 */
+	return bbm_load_relaxed(&arena->next_fresh) *
+		       (sizeof(*arena->gen) + sizeof(*arena->level) +
+			sizeof(*arena->free_fifo)) +
 	       sizeof(*arena);
 }

@@ -60,7 +60,7 @@ enum bbm_event_type {
 const char *bbm_event_name(enum bbm_event_type type);
 
 struct bbm_event {
-	uint64_t seq;		/* global order across CPUs */
+	uint64_t seq;		/* global order across CPUs (ns) */
 	uint64_t va;
 	uint64_t arg;
 	uint16_t type;
@@ -133,7 +133,7 @@ static inline uint64_t bbm_rand_below(uint64_t *state, uint64_t n)
 /* The seed of CPU @id's stream, derived from the run's one seed. */
 uint64_t bbm_cpu_seed(uint64_t run_seed, int id);
 
-/* The global event sequence, shared by all CPUs of all systems. */
+/* The global event order: a monotonic timestamp in nanoseconds. */
 uint64_t bbm_event_seq_next(void);
 
 /* Record an event in @cpu's ring with the next global sequence number. */

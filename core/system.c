@@ -322,8 +322,6 @@ void bbm_flush_tlb_kernel_range(struct bbm_system *sys, uint64_t start,
 
 /* --- accesses ----------------------------------------------------------- */
 
-#define SLOW_WALK_ONE_IN 256	/* walks that stall, with --window-delay */
-
 /* A stall inside a walk: the CPU is busy, not passive, and not parkable. */
 static void walk_delay(uint64_t ns)
 {
@@ -387,9 +385,12 @@ static enum bbm_walk_status cpu_walk(struct bbm_system *sys, uint64_t va,
 static void cpu_fill(struct bbm_system *sys, struct bbm_cpu *cpu, uint64_t va,
 		     const struct bbm_hw_walk *w, uint64_t walk_seq)
 {
+	/*
+	 * Under the lock: a flusher whose TLBI we miss here takes the lock
+	 * after us and applies it itself, so no fence is needed.
+	 */
 	cpu_tlb_lock(cpu);
 	bbm_tlb_insert(&cpu->tlb, va, w->level, w->desc, &cpu->rng);
-	bbm_smp_mb();
 	if (bbm_load_acquire(&sys->tlbi.seq) != walk_seq)
 		bbm_tlbi_log_replay(&sys->tlbi, &cpu->tlb, walk_seq,
 				    &cpu->tlbi_acked);
@@ -560,8 +561,8 @@ enum bbm_access_result bbm_cpu_access(struct bbm_system *sys, uint64_t va,
 	 * Now and then a slow walk (a stage-2 fault, a cache miss to DRAM):
 	 * rcutorture's long read-side delays, with --window-delay.
 	 */
-	if (sys->cfg.window_delay_ns && !bbm_rand_below(&cpu->rng,
-							SLOW_WALK_ONE_IN))
+	if (sys->cfg.window_delay_ns &&
+	    !bbm_rand_below(&cpu->rng, sys->cfg.slow_walk_one_in))
 		walk_delay(sys->cfg.window_delay_ns);
 	if (status == BBM_WALK_OK)
 		cpu_fill(sys, cpu, va, &w, walk_seq);
@@ -700,10 +701,14 @@ static void sys_replace_entries(struct bbm_map *map, bbm_desc_t *ptep,
 		    (nr == BBM_CONT_ENTRIES && !bbm_desc_cont(new[0])))
 			bbm_this_cpu->stats.splits++;
 	}
-	/* Inside a stop_machine() function the others are parked: store. */
+	/*
+	 * Inside a stop_machine() function the others are parked: store.
+	 * The window after it is the one a CPU that did not park sees.
+	 */
 	if (bbm_this_cpu && bbm_load_acquire(&sys->stopper) == bbm_this_cpu) {
 		for (i = 0; i < nr; i++)
 			bbm_store_release(&ptep[i], new[i]);
+		bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
 		return;
 	}
 	switch (sys->cfg.replace) {
@@ -815,6 +820,8 @@ struct bbm_system *bbm_system_create(const struct bbm_system_config *cfg,
 	if (!sys)
 		return NULL;
 	sys->cfg = *cfg;
+	if (!sys->cfg.slow_walk_one_in)
+		sys->cfg.slow_walk_one_in = BBM_SLOW_WALK_ONE_IN;
 	sys->nr_cpus = cfg->nr_cpus;
 	sys->phase = "run";
 	/* The steady state: capabilities final, the map as built. */

@@ -30,6 +30,8 @@ enum bbm_replace_method {
 #define BBM_BUG_FOLD_NO_OWN (1u << 2)	/* fold without owning the range */
 #define BBM_BUG_STOP_NO_HOTPLUG (1u << 3) /* stop_machine ignores bring-up */
 
+#define BBM_SLOW_WALK_ONE_IN 256
+
 struct bbm_system_config {
 	uint64_t mem;
 	bool pte_only;
@@ -41,6 +43,7 @@ struct bbm_system_config {
 	enum bbm_tlb_replace tlb_replace;
 	unsigned int spec_fill;		/* 1 in N accesses also prefetches */
 	uint64_t window_delay_ns;	/* pause between the steps of a BBM */
+	unsigned int slow_walk_one_in;	/* walks that stall that long [256] */
 	unsigned int bugs;		/* BBM_BUG_* */
 	uint64_t stop_timeout_ns;	/* a CPU that does not park by then */
 	uint64_t seed;

@@ -20,7 +20,8 @@
 #include "stress/scenario.h"
 
 #define OOPS_PRINTED 3	/* full reports printed; later ones are counted */
-#define BUSTED_WINDOW_NS 200000	/* --window-delay a fold control gets */
+#define BUSTED_WINDOW_NS 200000	/* --window-delay the controls get */
+#define EARLY_FREE_SLOW_WALK_ONE_IN 32
 
 static volatile sig_atomic_t got_signal;
 
@@ -87,6 +88,9 @@ static void run_setup_busted(struct bbm_options *opt)
 		opt->split_method = BBM_SPLIT_BBML2;
 		if (!opt->nr_mix && opt->nonbbml2_readers < 1)
 			opt->nonbbml2_readers = (opt->readers + 1) / 2;
+		/* Old large entries linger from a split to its TLBI. */
+		if (!opt->window_delay_ns)
+			opt->window_delay_ns = BUSTED_WINDOW_NS;
 		break;
 	case BBM_BUSTED_EARLY_FREE:
 	case BBM_BUSTED_COLLAPSE_RACE:
@@ -190,6 +194,9 @@ static int run_setup(struct bbm_run *run)
 	cfg.spec_fill = opt->spec_fill;
 	cfg.window_delay_ns = opt->window_delay_ns;
 	cfg.bugs = busted_bugs(opt->busted);
+	/* A freed table is seen by walks that stall: stall more of them. */
+	if (opt->busted == BBM_BUSTED_EARLY_FREE)
+		cfg.slow_walk_one_in = EARLY_FREE_SLOW_WALK_ONE_IN;
 	cfg.stop_timeout_ns = 5000000000ull;
 	cfg.seed = opt->seed;
 
@@ -343,6 +350,8 @@ int main(int argc, char **argv)
 	if (!run.opt.quiet)
 		bbm_print_banner(&run);
 	ret = run_threads(&run);
+	if (run.opt.scenario == BBM_SCENARIO_BOOT)
+		bbm_boot_finish(&run);
 	if (ret) {
 		bbm_system_destroy(run.sys);
 		return 3;

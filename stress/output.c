@@ -292,14 +292,19 @@ void bbm_print_stats(const struct bbm_run *run)
 struct seen_event {
 	struct bbm_event ev;
 	int cpu;
+	int order;	/* in its ring, oldest first */
 };
 
+/* By time; equal stamps by CPU, then by position in the ring. */
 static int seen_event_cmp(const void *a, const void *b)
 {
-	uint64_t x = ((const struct seen_event *)a)->ev.seq;
-	uint64_t y = ((const struct seen_event *)b)->ev.seq;
+	const struct seen_event *x = a, *y = b;
 
-	return x < y ? -1 : x > y;
+	if (x->ev.seq != y->ev.seq)
+		return x->ev.seq < y->ev.seq ? -1 : 1;
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /*
@@ -320,6 +325,7 @@ static int ring_copy(const struct bbm_cpu *cpu, struct seen_event *out)
 	for (i = first; i < head; i++) {
 		ev = &ring->ev[i & (BBM_EVENT_RING - 1)];
 		out[nr].cpu = cpu->id;
+		out[nr].order = nr;
 		out[nr].ev.seq = bbm_load_relaxed(&ev->seq);
 		out[nr].ev.va = bbm_load_relaxed(&ev->va);
 		out[nr].ev.arg = bbm_load_relaxed(&ev->arg);
@@ -371,11 +377,12 @@ static void print_events(const struct bbm_run *run)
 	fprintf(run->out, "Call trace (last %d events of each CPU, oldest "
 			  "first):\n",
 		OOPS_EVENTS_PER_CPU);
+	/* Times relative to the last event: the report's moment is 0. */
 	for (i = 0; i < nr; i++) {
 		s = &seen[i];
-		fprintf(run->out, "  #%" PRIu64 " CPU%d %s va=0x%" PRIx64,
-			s->ev.seq, s->cpu, bbm_event_name(s->ev.type),
-			s->ev.va);
+		fprintf(run->out, "  %+10.3fus CPU%d %s va=0x%" PRIx64,
+			((double)s->ev.seq - (double)seen[nr - 1].ev.seq) / 1e3,
+			s->cpu, bbm_event_name(s->ev.type), s->ev.va);
 		if (s->ev.type == BBM_EV_FAILURE)
 			fprintf(run->out, " kind=%s",
 				bbm_fail_kind_name(s->ev.arg));

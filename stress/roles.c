@@ -148,13 +148,16 @@ static int verify_leaf(bbm_desc_t *ptep, uint64_t addr, uint64_t next,
 	struct verify_ctx *ctx = walk->private;
 	bbm_desc_t desc = bbm_load_acquire(ptep);
 	uint64_t va;
+	uint8_t ps;
 
 	if (!bbm_desc_leaf(desc, level))
 		return 0;
 	walk->action = BBM_ACTION_CONTINUE;
 	for (va = addr; va < next; va += BBM_PAGE_SIZE) {
-		if (bbm_desc_attrs(desc) ==
-		    bbm_ps_attrs(bbm_oracle_state(&ctx->sys->oracle, va)))
+		ps = bbm_oracle_state(&ctx->sys->oracle, va);
+		/* A failed change leaves its pages unknown: not checked. */
+		if ((ps & BBM_PS_LEAKED) ||
+		    bbm_desc_attrs(desc) == bbm_ps_attrs(ps))
 			continue;
 		ctx->bad_va = va;
 		ctx->bad_desc = desc;
@@ -219,16 +222,33 @@ static void splitter_verify(struct bbm_run *run, uint64_t start,
 	bbm_system_fail(run->sys, &f);
 }
 
+/* Leaked pages are never touched again, as the kernel leaks them. */
+static bool range_has_leaked(struct bbm_oracle *oracle, uint64_t start,
+			     uint64_t end)
+{
+	uint64_t va;
+
+	for (va = start; va < end; va += BBM_PAGE_SIZE)
+		if (bbm_oracle_state(oracle, va) & BBM_PS_LEAKED)
+			return true;
+	return false;
+}
+
 int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 			enum bbm_op op)
 {
 	struct bbm_system *sys = run->sys;
 	struct bbm_cpu *cpu = bbm_this_cpu;
 	uint64_t end = start + (pages << BBM_PAGE_SHIFT);
+	int phase = bbm_load_acquire(&run->phase);
 	int ret;
 
 	if (!bbm_oracle_own(&sys->oracle, cpu->id, start, end))
 		return -EAGAIN;
+	if (range_has_leaked(&sys->oracle, start, end)) {
+		ret = -ENOENT;
+		goto out_release;
+	}
 	splitter_verify(run, start, end, op, false);
 	bbm_oracle_begin_change(&sys->oracle, cpu->id,
 				&op_table[op].change);
@@ -238,19 +258,15 @@ int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 	bbm_cpu_event(cpu, BBM_EV_CHANGE_DONE, start, (uint64_t)ret, -1);
 	bbm_oracle_end_change(&sys->oracle, cpu->id, !ret);
 	cpu->stats.changes++;
+	if (phase >= 0 && phase < BBM_NR_PHASES)
+		bbm_fetch_add(ret ? &run->phases[phase].ops_failed :
+				    &run->phases[phase].ops,
+			      1);
 	if (!ret)
 		splitter_verify(run, start, end, op, true);
+out_release:
 	bbm_oracle_release(&sys->oracle, cpu->id);
 	return ret;
-}
-
-/* As above; false only if the range was busy (any other result is done). */
-static bool splitter_change(struct bbm_run *run, uint64_t start,
-			    uint64_t end, enum bbm_op op)
-{
-	return bbm_splitter_change(run, start,
-				   (end - start) >> BBM_PAGE_SHIFT,
-				   op) != -EAGAIN;
 }
 
 static enum bbm_op splitter_pick_op(struct bbm_run *run, struct bbm_cpu *cpu)
@@ -294,7 +310,11 @@ void bbm_splitter_loop(struct bbm_run *run)
 		    (nr_pending && bbm_rand_below(&cpu->rng, 2))) {
 			i = bbm_rand_below(&cpu->rng, nr_pending);
 			p = &pending[i];
-			if (splitter_change(run, p->start, p->end, p->undo))
+			/* Done, or failed (then its pages are leaked). */
+			if (bbm_splitter_change(run, p->start,
+						(p->end - p->start) >>
+							BBM_PAGE_SHIFT,
+						p->undo) != -EAGAIN)
 				pending[i] = pending[--nr_pending];
 			continue;
 		}
@@ -306,8 +326,8 @@ void bbm_splitter_loop(struct bbm_run *run)
 			(bbm_rand_below(&cpu->rng, max_start + 1)
 			 << BBM_PAGE_SHIFT);
 		op = splitter_pick_op(run, cpu);
-		if (!splitter_change(run, start,
-				     start + (pages << BBM_PAGE_SHIFT), op))
+		/* Only a change that took needs restoring. */
+		if (bbm_splitter_change(run, start, pages, op))
 			continue;
 		pending[nr_pending].start = start;
 		pending[nr_pending].end = start + (pages << BBM_PAGE_SHIFT);
@@ -369,6 +389,5 @@ void bbm_collapser_loop(struct bbm_run *run)
 			cpu->stats.folds += folds;
 			bbm_cpu_event(cpu, BBM_EV_FOLD, start, folds, -1);
 		}
-		sched_yield();
 	}
 }

@@ -16,7 +16,8 @@ void bbm_run_access(struct bbm_run *run);
 /*
  * Own [start, start + pages * 4K), apply @op, record the result in the
  * oracle, check the tables hold it (else lost-update), release.  Returns
- * the op's result, or -EAGAIN if another CPU owned part of the range.
+ * the op's result, -EAGAIN if another CPU owned part of the range, or
+ * -ENOENT if part of it was leaked by an earlier failure (left alone).
  */
 int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 			enum bbm_op op);

@@ -13,6 +13,8 @@ void bbm_boot_start(struct bbm_run *run);
 void bbm_boot_cpu_main(struct bbm_run *run, int id);
 /* The main thread: drive the timeline (init's side), then wait. */
 int bbm_boot_timeline(struct bbm_run *run);
+/* After the threads are joined: close the last phase's counts. */
+void bbm_boot_finish(struct bbm_run *run);
 
 /* What a recorded run said, for --replay. */
 struct bbm_replay {

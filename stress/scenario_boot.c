@@ -26,6 +26,8 @@
 #include "stress/roles.h"
 #include "stress/scenario.h"
 
+#define BOOT_BUSTED_WINDOW_NS 200000	/* the busted policies' --window-delay */
+
 static const char *const phase_names[BBM_NR_PHASES] = {
 	[BBM_PHASE_MAP] = "map",
 	[BBM_PHASE_EARLY] = "early",
@@ -105,25 +107,25 @@ static uint64_t boot_pick_range(struct bbm_run *run, struct bbm_cpu *cpu,
 
 /*
  * One permission change by the boot CPU, owned and checked like a
- * splitter's: a decrypt in a realm, else a read-only round trip.
+ * splitter's: a decrypt in a realm, else a read-only round trip.  Its
+ * range is announced first and --window-delay later changed, so that CPUs
+ * walking near the writers hold its large TLB entries when it splits.
  */
-static void boot_change(struct bbm_run *run, uint64_t start, int phase)
+static void boot_change(struct bbm_run *run, uint64_t start)
 {
 	uint64_t pages = run->opt.decrypt_pages;
-	struct bbm_phase_stats *ps = &run->phases[phase];
-	int ret;
+	struct bbm_system *sys = run->sys;
 
 	if (!boot_can_set_direct_map(&run->opt))
 		return;
+	bbm_oracle_note_hot(&sys->oracle, start,
+			    start + pages * BBM_PAGE_SIZE);
+	bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
 	if (run->opt.realm) {
-		ret = bbm_splitter_change(run, start, pages, BBM_OP_DECRYPT);
-	} else {
-		ret = bbm_splitter_change(run, start, pages, BBM_OP_RO);
-		if (!ret)
-			ret = bbm_splitter_change(run, start, pages,
-						  BBM_OP_RW);
+		bbm_splitter_change(run, start, pages, BBM_OP_DECRYPT);
+	} else if (!bbm_splitter_change(run, start, pages, BBM_OP_RO)) {
+		bbm_splitter_change(run, start, pages, BBM_OP_RW);
 	}
-	bbm_fetch_add(ret ? &ps->ops_failed : &ps->ops, 1);
 }
 
 /* init_IRQ(): GIC ITS tables decrypted, half of them before mem_init. */
@@ -143,7 +145,7 @@ static void boot_early(struct bbm_run *run)
 		if (i == n / 2)
 			bbm_store_release(&sys->page_alloc_available, true);
 		if (run->opt.realm)
-			boot_change(run, start, BBM_PHASE_EARLY);
+			boot_change(run, start);
 		bbm_run_access(run);
 		if (start - BBM_PAGE_OFFSET < 2 * pages * BBM_PAGE_SIZE)
 			break;
@@ -178,8 +180,7 @@ static void boot_window(struct bbm_run *run)
 			break;
 		bbm_cpu_safe_point(run->sys);
 		boot_change(run,
-			    boot_pick_range(run, cpu, run->opt.decrypt_pages),
-			    BBM_PHASE_SMP);
+			    boot_pick_range(run, cpu, run->opt.decrypt_pages));
 	}
 	while (boot_phase(run) == BBM_PHASE_SMP &&
 	       !bbm_load_acquire(&run->stop)) {
@@ -382,10 +383,33 @@ int bbm_boot_setup(struct bbm_run *run, struct bbm_system_config *cfg)
 	cpu0_bbml2 = cfg->cores[0]->bbml2_noabort;
 	cfg->pte_only = bbm_policy_maps_pte_first(opt->policy) ||
 			(!cpu0_bbml2 && boot_can_set_direct_map(opt));
+	/* busted-live needs blocks to split, whatever the boot CPU. */
+	if (opt->policy == BBM_POLICY_BUSTED_LIVE)
+		cfg->pte_only = false;
 	opt->map_pte = cfg->pte_only;
-	/* The kernel's splits are live; option2 parks CPUs itself. */
-	if (opt->split_method == BBM_SPLIT_AUTO)
+	/*
+	 * The kernel's splits are live; option2 parks CPUs itself.  The
+	 * busted-live control splits by break-before-make with everyone
+	 * running: never safe, whatever the mix.
+	 */
+	if (opt->policy == BBM_POLICY_BUSTED_LIVE)
+		opt->split_method = BBM_SPLIT_BBM;
+	else if (opt->split_method == BBM_SPLIT_AUTO)
 		opt->split_method = BBM_SPLIT_BBML2;
+	/* The controls' bugs show in windows wider than a few stores. */
+	if ((opt->policy == BBM_POLICY_BUSTED_LIVE ||
+	     opt->policy == BBM_POLICY_BUSTED_NOHOTPLUG) &&
+	    !opt->window_delay_ns)
+		opt->window_delay_ns = BOOT_BUSTED_WINDOW_NS;
+	/* Outside a realm, set_memory_{de,en}crypted() do nothing. */
+	if (!opt->realm) {
+		opt->op_mix[BBM_OP_DECRYPT] = 0;
+		opt->op_mix[BBM_OP_ENCRYPT] = 0;
+		for (i = 0; i < BBM_NR_OPS && !opt->op_mix[i]; i++)
+			;
+		if (i == BBM_NR_OPS)
+			opt->op_mix[BBM_OP_RO] = opt->op_mix[BBM_OP_RW] = 1;
+	}
 	run->smp_secondaries = run->nr_early_cpus - 1;
 	return 0;
 }
@@ -404,4 +428,11 @@ void bbm_boot_start(struct bbm_run *run)
 					 boot_can_set_direct_map(&run->opt);
 	run->table_pages_at_boot = bbm_arena_total_in_use(sys->map->arena);
 	bbm_cpu_set_state(sys, &sys->cpus[0], BBM_CPU_ONLINE);
+}
+
+void bbm_boot_finish(struct bbm_run *run)
+{
+	/* Close the run-time phase's counts once every CPU has stopped. */
+	if (bbm_load_acquire(&run->phase) >= 0)
+		boot_enter_phase(run, BBM_NR_PHASES);
 }
