@@ -562,7 +562,7 @@ enum bbm_access_result bbm_cpu_access(struct bbm_system *sys, uint64_t va,
 	 * rcutorture's long read-side delays, with --window-delay.
 	 */
 	if (sys->cfg.window_delay_ns &&
-	    !bbm_rand_below(&cpu->rng, sys->cfg.slow_walk_one_in))
+	    !bbm_rand_below(&cpu->rng, BBM_SLOW_WALK_ONE_IN))
 		walk_delay(sys->cfg.window_delay_ns);
 	if (status == BBM_WALK_OK)
 		cpu_fill(sys, cpu, va, &w, walk_seq);
@@ -779,8 +779,15 @@ static void sys_free_table(struct bbm_map *map, uint64_t table_pa)
 /* --window-delay between a lockless walk's read of a table and its writes. */
 static void sys_walk_pause(struct bbm_map *map, uint64_t addr)
 {
-	(void)addr;
-	bbm_sleep_ns(map_system(map), map_system(map)->cfg.window_delay_ns);
+	struct bbm_system *sys = map_system(map);
+
+	if (!sys->cfg.window_delay_ns)
+		return;
+	/* Where a walk holds a table pointer: what collapse-race goes for. */
+	bbm_store_release(&sys->paused_walk_va, addr);
+	bbm_sleep_ns(sys, sys->cfg.window_delay_ns);
+	/* Only while it pauses: a later fold there is no longer a race. */
+	bbm_cmpxchg(&sys->paused_walk_va, &addr, 0);
 }
 
 static void sys_lock_split(struct bbm_map *map)
@@ -820,8 +827,6 @@ struct bbm_system *bbm_system_create(const struct bbm_system_config *cfg,
 	if (!sys)
 		return NULL;
 	sys->cfg = *cfg;
-	if (!sys->cfg.slow_walk_one_in)
-		sys->cfg.slow_walk_one_in = BBM_SLOW_WALK_ONE_IN;
 	sys->nr_cpus = cfg->nr_cpus;
 	sys->phase = "run";
 	/* The steady state: capabilities final, the map as built. */

@@ -30,6 +30,7 @@ enum bbm_replace_method {
 #define BBM_BUG_FOLD_NO_OWN (1u << 2)	/* fold without owning the range */
 #define BBM_BUG_STOP_NO_HOTPLUG (1u << 3) /* stop_machine ignores bring-up */
 
+/* With --window-delay, one walk in this many stalls that long. */
 #define BBM_SLOW_WALK_ONE_IN 256
 
 struct bbm_system_config {
@@ -43,7 +44,6 @@ struct bbm_system_config {
 	enum bbm_tlb_replace tlb_replace;
 	unsigned int spec_fill;		/* 1 in N accesses also prefetches */
 	uint64_t window_delay_ns;	/* pause between the steps of a BBM */
-	unsigned int slow_walk_one_in;	/* walks that stall that long [256] */
 	unsigned int bugs;		/* BBM_BUG_* */
 	uint64_t stop_timeout_ns;	/* a CPU that does not park by then */
 	uint64_t seed;
@@ -91,6 +91,9 @@ struct bbm_system {
 	/* The policy gate (core/policy.h), called with the calling CPU. */
 	int (*split_gate)(struct bbm_system *sys, uint64_t start, uint64_t end);
 	void *policy_priv;
+
+	/* The last table a lockless walk paused in (--window-delay), or 0. */
+	uint64_t paused_walk_va;
 
 	/* Pending deferred frees (call_rcu), for tests and clean exit. */
 	uint64_t frees_deferred;	/* shared */

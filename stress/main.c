@@ -4,9 +4,11 @@
  * of the kernel's linear map; every violation is reported like an oops.
  *
  * Exit status: 0 no failure, 1 failure detected, 2 usage or input error,
- * 3 the harness could not run.
+ * 3 the harness could not run (or write its results), 128 + N a run with
+ * no failure ended early by signal N.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@
 
 #define OOPS_PRINTED 3	/* full reports printed; later ones are counted */
 #define BUSTED_WINDOW_NS 200000	/* --window-delay the controls get */
-#define EARLY_FREE_SLOW_WALK_ONE_IN 32
+#define BUSTED_TLB_ENTRIES 512
 
 static volatile sig_atomic_t got_signal;
 
@@ -85,15 +87,28 @@ static void run_setup_busted(struct bbm_options *opt)
 		opt->split_method = BBM_SPLIT_BBM;
 		break;
 	case BBM_BUSTED_DIRECT_NOBBML2:
+		/*
+		 * Every reader without BBML2_NOABORT, and TLBs big enough to
+		 * keep old block entries: else a run that is not caught early
+		 * drifts to an all-PTE map with nothing left to split.
+		 */
 		opt->split_method = BBM_SPLIT_BBML2;
 		if (!opt->nr_mix && opt->nonbbml2_readers < 1)
-			opt->nonbbml2_readers = (opt->readers + 1) / 2;
+			opt->nonbbml2_readers = opt->readers;
+		if (!opt->tlb_entries_given)
+			opt->tlb_entries = BUSTED_TLB_ENTRIES;
 		/* Old large entries linger from a split to its TLBI. */
 		if (!opt->window_delay_ns)
 			opt->window_delay_ns = BUSTED_WINDOW_NS;
 		break;
-	case BBM_BUSTED_EARLY_FREE:
 	case BBM_BUSTED_COLLAPSE_RACE:
+		/*
+		 * One splitter: a second one's split inside the folded table
+		 * would be caught first, as a pageattr WARN.
+		 */
+		opt->splitters = 1;
+		/* fall through */
+	case BBM_BUSTED_EARLY_FREE:
 		/* Live folds: inside stop_machine() nobody walks or writes. */
 		if (!opt->collapsers)
 			opt->collapsers = 1;
@@ -194,9 +209,6 @@ static int run_setup(struct bbm_run *run)
 	cfg.spec_fill = opt->spec_fill;
 	cfg.window_delay_ns = opt->window_delay_ns;
 	cfg.bugs = busted_bugs(opt->busted);
-	/* A freed table is seen by walks that stall: stall more of them. */
-	if (opt->busted == BBM_BUSTED_EARLY_FREE)
-		cfg.slow_walk_one_in = EARLY_FREE_SLOW_WALK_ONE_IN;
 	cfg.stop_timeout_ns = 5000000000ull;
 	cfg.seed = opt->seed;
 
@@ -325,10 +337,29 @@ static int run_threads(struct bbm_run *run)
 	return ret;
 }
 
+/* The results must be writable before an hour is spent on them. */
+static bool json_path_unwritable(const char *path)
+{
+	char *copy = strdup(path);
+	const char *dir;
+	bool bad;
+
+	if (!copy)
+		return true;
+	dir = dirname(copy);
+	bad = access(dir, W_OK | X_OK);
+	if (bad)
+		fprintf(stderr, "bbmstress: --json %s: cannot write in %s: %s\n",
+			path, dir, strerror(errno));
+	free(copy);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	static struct bbm_replay replay;
 	static struct bbm_run run;
+	int status;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
@@ -339,6 +370,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	if (run.opt.replay_path && bbm_replay_load(&run.opt, &replay))
+		return 2;
+	if (run.opt.json_path && json_path_unwritable(run.opt.json_path))
 		return 2;
 
 	sigemptyset(&sa.sa_mask);
@@ -359,13 +392,19 @@ int main(int argc, char **argv)
 	bbm_print_end(&run);
 	if (run.opt.replay_path)
 		bbm_replay_report(&run, &replay);
+	/* A failure, else an interruption (128 + signal, as shells say). */
+	status = bbm_run_failed(&run) ? 1 :
+		 run.interrupted    ? 128 + run.signal :
+				      0;
 	if (run.opt.json_path) {
 		ret = bbm_write_json(&run, run.opt.json_path);
-		if (ret)
+		if (ret) {
 			fprintf(stderr, "bbmstress: cannot write %s: %s\n",
 				run.opt.json_path, strerror(-ret));
+			status = 3;
+		}
 	}
-	ret = bbm_run_failed(&run) ? 1 : 0;
+	ret = status;
 	bbm_system_destroy(run.sys);
 	return ret;
 }

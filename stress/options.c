@@ -1011,6 +1011,7 @@ int bbm_options_parse(struct bbm_options *opt, int argc, char **argv)
 			if (parse_uint(name, arg, MIN_TLB_ENTRIES,
 				       MAX_TLB_ENTRIES, &opt->tlb_entries))
 				return -1;
+			opt->tlb_entries_given = true;
 			break;
 		case OPT_TLB_REPLACE:
 			if (parse_name(name, arg, tlb_replace_names,

@@ -76,6 +76,7 @@ struct bbm_options {
 	enum bbm_split_method split_method;	/* --split-method */
 	enum bbm_park_mode park;	/* --park idmap|spin */
 	unsigned int tlb_entries;	/* --tlb-entries */
+	bool tlb_entries_given;
 	enum bbm_tlb_replace tlb_replace;	/* --tlb-replace index|random */
 	unsigned int spec_fill;		/* --spec-fill N: 1 in N accesses, 0 off */
 	enum bbm_va_pattern va_pattern;	/* --va-pattern */

@@ -343,7 +343,7 @@ void bbm_collapser_loop(struct bbm_run *run)
 	struct bbm_system *sys = run->sys;
 	struct bbm_cpu *cpu = bbm_this_cpu;
 	bool own = !(sys->cfg.bugs & BBM_BUG_FOLD_NO_OWN);
-	uint64_t size, start, end, va;
+	uint64_t size, start, va;
 	long folds;
 
 	while (!run_stopping(run)) {
@@ -361,12 +361,16 @@ void bbm_collapser_loop(struct bbm_run *run)
 					     run->opt.mem >> BBM_PAGE_SHIFT)
 			      << BBM_PAGE_SHIFT);
 		/*
-		 * Without the exclusion, go for the table where the newest
-		 * change starts: the one its walk writes first.
+		 * Without the exclusion, go for the table a permission
+		 * change's walk has just reached and will write into.
 		 */
-		if (!own && bbm_oracle_newest(&sys->oracle, &start, &end)) {
+		if (!own) {
+			va = bbm_xchg(&sys->paused_walk_va, 0);
+			if (!va) {
+				sched_yield();
+				continue;
+			}
 			size = BBM_PMD_SIZE;
-			va = start;
 		}
 		start = va & ~(size - 1);
 		if (start + size > sys->map->end) {
