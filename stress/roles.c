@@ -350,7 +350,7 @@ void bbm_collapser_loop(struct bbm_run *run)
 		bbm_cpu_safe_point(sys);
 		writer_accesses(run);
 		/* Mostly one PMD table's range; now and then a PUD table's. */
-		size = bbm_rand_below(&cpu->rng, 8) ? BBM_PMD_SIZE :
+		size = bbm_rand_below(&cpu->rng, 64) ? BBM_PMD_SIZE :
 						       BBM_PUD_SIZE;
 		va = run->opt.va_pattern == BBM_VA_HOT ?
 			     bbm_oracle_hot_va(&sys->oracle, &cpu->rng) :
@@ -393,5 +393,7 @@ void bbm_collapser_loop(struct bbm_run *run)
 			cpu->stats.folds += folds;
 			bbm_cpu_event(cpu, BBM_EV_FOLD, start, folds, -1);
 		}
+		/* A collapse scan holds the split lock: let splitters at it. */
+		sched_yield();
 	}
 }
