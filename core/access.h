@@ -41,6 +41,9 @@
 	__atomic_compare_exchange_n((p), (expected), (v), 0,             \
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
+/* A counter with one writer, read by others while it runs: no RMW. */
+#define bbm_stat_add(p, v) bbm_store_relaxed((p), bbm_load_relaxed(p) + (v))
+
 /* Full barrier (smp_mb, the DSB of a TLBI sequence). */
 #define bbm_smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 

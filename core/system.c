@@ -79,7 +79,7 @@ static void cpu_park(struct bbm_system *sys, struct bbm_cpu *cpu,
 {
 	bool spin = bbm_load_acquire(&sys->sm.mode) == BBM_PARK_SPIN;
 
-	cpu->stats.parks++;
+	bbm_stat_add(&cpu->stats.parks, 1);
 	bbm_cpu_event(cpu, BBM_EV_PARK, 0, gen, -1);
 	cpu_set_quiesce(cpu, spin ? BBM_CPU_PARKED_SPIN :
 				    BBM_CPU_PARKED_IDMAP);
@@ -251,9 +251,9 @@ int bbm_stop_machine_park(struct bbm_system *sys, enum bbm_park_mode mode,
 		sm->longest_ns = start;
 	sm->count++;
 	if (self) {
-		self->stats.stop_machines++;
+		bbm_stat_add(&self->stats.stop_machines, 1);
 		if (start > self->stats.max_stop_ns)
-			self->stats.max_stop_ns = start;
+			bbm_store_relaxed(&self->stats.max_stop_ns, start);
 	}
 	pthread_mutex_unlock(&sm->lock);
 	if (hotplug)
@@ -297,7 +297,7 @@ void bbm_flush_tlb_kernel_range(struct bbm_system *sys, uint64_t start,
 	seq = bbm_tlbi_log_append(&sys->tlbi, start, end);
 	bbm_smp_mb();
 	if (self) {
-		self->stats.tlbis++;
+		bbm_stat_add(&self->stats.tlbis, 1);
 		bbm_cpu_event(self, BBM_EV_TLBI, start, end, -1);
 	}
 	for (i = 0; i < sys->nr_cpus; i++) {
@@ -406,7 +406,7 @@ static void cpu_spec_fill(struct bbm_system *sys, struct bbm_cpu *cpu,
 
 	if (cpu_walk(sys, va, &w, &freed) != BBM_WALK_OK)
 		return;
-	cpu->stats.spec_fills++;
+	bbm_stat_add(&cpu->stats.spec_fills, 1);
 	bbm_cpu_event(cpu, BBM_EV_SPEC_FILL, va, w.desc, w.level);
 	cpu_fill(sys, cpu, va, &w, walk_seq);
 }
@@ -541,20 +541,20 @@ enum bbm_access_result bbm_cpu_access(struct bbm_system *sys, uint64_t va,
 	bbm_oracle_snap(&sys->oracle, va, &snap);
 	/* Pages made invalid on purpose are touched by their owner only. */
 	if (snap.ps & (BBM_PS_INVALID | BBM_PS_LEAKED)) {
-		cpu->stats.skipped++;
+		bbm_stat_add(&cpu->stats.skipped, 1);
 		return BBM_ACCESS_SKIPPED;
 	}
-	cpu->stats.accesses++;
+	bbm_stat_add(&cpu->stats.accesses, 1);
 	walk_seq = cpu_lookup(sys, cpu, va, &hits);
 	if (spec_va)
 		cpu_spec_fill(sys, cpu, spec_va, walk_seq);
 	cpu->last_va = va;
 	if (hits.nr) {
-		cpu->stats.tlb_hits++;
+		bbm_stat_add(&cpu->stats.tlb_hits, 1);
 		return check_hits(sys, cpu, va, &snap, &hits);
 	}
 
-	cpu->stats.walks++;
+	bbm_stat_add(&cpu->stats.walks, 1);
 	urcu_memb_read_lock();
 	status = bbm_hw_walk(sys->map, va, &w);
 	/*
@@ -699,7 +699,7 @@ static void sys_replace_entries(struct bbm_map *map, bbm_desc_t *ptep,
 		/* A table published, or a CONT group broken: a split step. */
 		if (bbm_desc_table(new[0], level) ||
 		    (nr == BBM_CONT_ENTRIES && !bbm_desc_cont(new[0])))
-			bbm_this_cpu->stats.splits++;
+			bbm_stat_add(&bbm_this_cpu->stats.splits, 1);
 	}
 	/*
 	 * Inside a stop_machine() function the others are parked: store.
@@ -752,9 +752,12 @@ static void deferred_free_cb(struct rcu_head *head)
 	struct deferred_free *df =
 		caa_container_of(head, struct deferred_free, head);
 
-	bbm_arena_free(df->sys->map->arena, df->pa);
-	bbm_fetch_add(&df->sys->frees_done, 1);
+	struct bbm_system *sys = df->sys;
+
+	bbm_arena_free(sys->map->arena, df->pa);
 	free(df);
+	/* Release: bbm_system_destroy() acquires it before freeing. */
+	bbm_add_return(&sys->frees_done, 1);
 }
 
 static void sys_free_table(struct bbm_map *map, uint64_t table_pa)
@@ -877,8 +880,15 @@ void bbm_system_destroy(struct bbm_system *sys)
 
 	if (!sys)
 		return;
-	/* Deferred frees touch the arena: let them all run first. */
+	/*
+	 * Deferred frees touch the arena: let them all run first, and see
+	 * them done through our own counter (liburcu's barrier is invisible
+	 * to ThreadSanitizer).
+	 */
 	urcu_memb_barrier();
+	while (bbm_load_acquire(&sys->frees_done) !=
+	       bbm_load_acquire(&sys->frees_deferred))
+		sched_yield();
 	if (sys->cpus) {
 		for (i = 0; i < sys->nr_cpus; i++)
 			bbm_tlb_destroy(&sys->cpus[i].tlb);

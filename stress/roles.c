@@ -257,7 +257,7 @@ int bbm_splitter_change(struct bbm_run *run, uint64_t start, uint64_t pages,
 			 (end - start) >> BBM_PAGE_SHIFT);
 	bbm_cpu_event(cpu, BBM_EV_CHANGE_DONE, start, (uint64_t)ret, -1);
 	bbm_oracle_end_change(&sys->oracle, cpu->id, !ret);
-	cpu->stats.changes++;
+	bbm_stat_add(&cpu->stats.changes, 1);
 	if (phase >= 0 && phase < BBM_NR_PHASES)
 		bbm_fetch_add(ret ? &run->phases[phase].ops_failed :
 				    &run->phases[phase].ops,
@@ -390,7 +390,7 @@ void bbm_collapser_loop(struct bbm_run *run)
 		if (own)
 			bbm_oracle_release(&sys->oracle, cpu->id);
 		if (folds > 0) {
-			cpu->stats.folds += folds;
+			bbm_stat_add(&cpu->stats.folds, folds);
 			bbm_cpu_event(cpu, BBM_EV_FOLD, start, folds, -1);
 		}
 		/* A collapse scan holds the split lock: let splitters at it. */
