@@ -8,44 +8,30 @@
  * $BBM_STRESS or beside itself.
  */
 #include <check.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-Suite *make_bench_suite(void);
+#include "stress_run.h"
 
-struct run {
-	int status;	/* exit status, or 128 + signal */
-	char *out;	/* all of stdout */
-	char *err;	/* all of stderr */
-};
+Suite *make_bench_suite(void);
 
 /* Made once per test (checked fixture): gone even if the test fails. */
 static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_bench.XXXXXX",
-		 base && *base ? base : "/tmp");
-	ck_assert_msg(mkdtemp(tmpdir), "mkdtemp(%s) failed", tmpdir);
+	prog_tmpdir(tmpdir, sizeof(tmpdir), "check_bench");
 }
 
 static void teardown(void)
 {
-	char cmd[sizeof(tmpdir) + 16];
-
 	/* Only what this suite wrote: out, err, bench.json. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	prog_rmtree(tmpdir);
 }
 
 /* bbm-bench beside $BBM_PTDUMP, or in ../tools/ beside this binary. */
@@ -73,62 +59,15 @@ static const char *bench_path(void)
 	return path;
 }
 
-static char *slurp(const char *name)
-{
-	char path[PATH_MAX], *buf;
-	long len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "r");
-	ck_assert_msg(f, "cannot read %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc(len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, len, f), len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* Run @argv (NULL-terminated, argv[0] the program) with output captured. */
-static void run_prog(struct run *r, char *const *argv)
+static void run_prog(struct prog_run *r, char *const *argv)
 {
 	char out_path[PATH_MAX], err_path[PATH_MAX];
-	int wstatus;
-	pid_t pid;
+	const struct prog_io io = { .out = out_path, .err = err_path };
 
 	snprintf(out_path, sizeof(out_path), "%s/out", tmpdir);
 	snprintf(err_path, sizeof(err_path), "%s/err", tmpdir);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
-		    dup2(out, 1) < 0 || dup2(err, 2) < 0)
-			_exit(126);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
-	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-					 128 + WTERMSIG(wstatus);
-	ck_assert_msg(r->status != 126 && r->status != 127,
-		      "could not run %s (status %d)", argv[0], r->status);
-	r->out = slurp("out");
-	r->err = slurp("err");
-}
-
-static void free_run(struct run *r)
-{
-	free(r->out);
-	free(r->err);
+	prog_run(r, argv, &io);
 }
 
 /*
@@ -197,7 +136,7 @@ static const char check_json_py[] =
 START_TEST(test_quick_json)
 {
 	char json[PATH_MAX];
-	struct run r, py;
+	struct prog_run r, py;
 
 	snprintf(json, sizeof(json), "%s/bench.json", tmpdir);
 	run_prog(&r, (char *const[]){ (char *)bench_path(), "--quick",
@@ -214,18 +153,18 @@ START_TEST(test_quick_json)
 		      r.out);
 	ck_assert_msg(strstr(r.out, "\ntargets: "), "no targets line:\n%s",
 		      r.out);
-	free_run(&r);
+	prog_run_free(&r);
 
 	/* Valid JSON first (the tool CI would use), then its shape. */
 	run_prog(&py, (char *const[]){ "python3", "-m", "json.tool", json,
 				       NULL });
 	ck_assert_msg(py.status == 0, "%s is not valid JSON:\n%s", json,
 		      py.err);
-	free_run(&py);
+	prog_run_free(&py);
 	run_prog(&py, (char *const[]){ "python3", "-c",
 				       (char *)check_json_py, json, NULL });
 	ck_assert_msg(py.status == 0, "%s", py.err);
-	free_run(&py);
+	prog_run_free(&py);
 }
 END_TEST
 
@@ -238,7 +177,7 @@ START_TEST(test_bad_usage)
 		{ "stray", "stray" },
 	};
 	char *argv[5];
-	struct run r;
+	struct prog_run r;
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -255,7 +194,7 @@ START_TEST(test_bad_usage)
 			ck_assert_msg(strstr(r.err, bad[i][1]),
 				      "%s: stderr lacks \"%s\":\n%s",
 				      bad[i][0], bad[i][1], r.err);
-		free_run(&r);
+		prog_run_free(&r);
 	}
 	/* An unknown section is bad usage too. */
 	argv[1] = "--only";
@@ -266,7 +205,7 @@ START_TEST(test_bad_usage)
 			      strstr(r.err, "no-such-section"),
 		      "--only no-such-section: exit %d, stderr:\n%s",
 		      r.status, r.err);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 

@@ -14,24 +14,9 @@
 #include "core/map.h"
 #include "core/pageattr.h"
 #include "core/split.h"
+#include "map_snap.h"
 
 Suite *make_fold_suite(void);
-
-#define SZ_4K (1ull << 12)
-#define SZ_64K (1ull << 16)
-#define SZ_1M (1ull << 20)
-#define SZ_2M (1ull << 21)
-#define SZ_32M (1ull << 25)
-#define SZ_1G (1ull << 30)
-#define PO BBM_PAGE_OFFSET
-#define ULL(x) ((unsigned long long)(x))
-
-/* ck_assert writes a checkpoint per call: too slow for hot loops. */
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond))                                             \
-			ck_abort_msg(__VA_ARGS__);                       \
-	} while (0)
 
 /* --- Recording hooks ------------------------------------------------------ */
 
@@ -112,21 +97,6 @@ static void reset_hooks(struct hooks *h)
 }
 
 /* --- Helpers -------------------------------------------------------------- */
-
-/* The entry at @level for @va, through tables that must be there. */
-static bbm_desc_t *desc_at(struct bbm_map *map, uint64_t va, int level)
-{
-	bbm_desc_t *table = bbm_map_pgd(map), d;
-	int lvl;
-
-	for (lvl = BBM_PGD; lvl < level; lvl++) {
-		d = table[bbm_index(va, lvl)];
-		CHECK(bbm_desc_table(d, lvl), "va %#llx level %d: %#llx",
-		      ULL(va), lvl, ULL(d));
-		table = bbm_map_table(map, d);
-	}
-	return &table[bbm_index(va, level)];
-}
 
 /* Tables compared by their bits but the address, leaves bit for bit. */
 static void compare_tables(struct bbm_map *a, const bbm_desc_t *ta,

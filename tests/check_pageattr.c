@@ -17,25 +17,9 @@
 #include "core/pagewalk.h"
 #include "core/report.h"
 #include "core/split.h"
+#include "map_snap.h"
 
 Suite *make_pageattr_suite(void);
-
-#define SZ_4K (1ull << 12)
-#define SZ_64K (1ull << 16)
-#define SZ_1M (1ull << 20)
-#define SZ_2M (1ull << 21)
-#define SZ_32M (1ull << 25)
-#define SZ_1G (1ull << 30)
-#define PO BBM_PAGE_OFFSET
-
-/* ck_assert marks a point (a write) per call: too slow for hot loops. */
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond))                                             \
-			ck_abort_msg(__VA_ARGS__);                       \
-	} while (0)
-
-#define ULL(x) ((unsigned long long)(x))
 
 /* --- A map with recording hooks and a report sink ----------------------- */
 
@@ -83,8 +67,6 @@ static void flush_hook(struct bbm_map *map, uint64_t start, uint64_t end)
 	e->flush_start = start;
 	e->flush_end = end;
 }
-
-static bbm_desc_t *desc_at(struct bbm_map *map, uint64_t va, int level);
 
 static int rsi_hook(struct bbm_map *map, uint64_t start, uint64_t end,
 		    bool shared)
@@ -150,113 +132,7 @@ static void assert_no_reports(struct env *e)
 	ck_assert_uint_eq(e->report.leaked_pages, 0);
 }
 
-/* --- Whole-tree snapshots through the walker ---------------------------- */
-
-struct snap_ent {
-	int level;
-	uint64_t va;
-	bbm_desc_t desc;
-};
-
-struct snap {
-	struct snap_ent *e;
-	size_t nr, cap;
-	uint64_t in_use[BBM_LEVELS];
-};
-
-static void snap_add(struct snap *s, int level, uint64_t va, bbm_desc_t d)
-{
-	if (s->nr == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->e = realloc(s->e, s->cap * sizeof(*s->e));
-		CHECK(s->e, "out of memory");
-	}
-	s->e[s->nr].level = level;
-	s->e[s->nr].va = va;
-	s->e[s->nr].desc = d;
-	s->nr++;
-}
-
-#define SNAP_ENTRY(name, level)                                          \
-	static int name(bbm_desc_t *ptep, uint64_t addr, uint64_t next,  \
-			struct bbm_walk *walk)                           \
-	{                                                                \
-		(void)next;                                              \
-		snap_add(walk->private, level, addr,                     \
-			 bbm_load_relaxed(ptep));                        \
-		return 0;                                                \
-	}
-SNAP_ENTRY(snap_pgd, BBM_PGD)
-SNAP_ENTRY(snap_pud, BBM_PUD)
-SNAP_ENTRY(snap_pmd, BBM_PMD)
-SNAP_ENTRY(snap_pte, BBM_PTE)
-
-static const struct bbm_walk_ops snap_ops = {
-	.pgd_entry = snap_pgd,
-	.pud_entry = snap_pud,
-	.pmd_entry = snap_pmd,
-	.pte_entry = snap_pte,
-};
-
-/* Every non-empty entry of the whole linear region, top down, in order. */
-static void snap_take(struct bbm_map *map, struct snap *s)
-{
-	int level;
-
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(bbm_walk_range(map, PO, BBM_LINEAR_END, &snap_ops, s),
-			 0);
-	for (level = BBM_PGD; level < BBM_LEVELS; level++)
-		s->in_use[level] = bbm_arena_in_use(map->arena, level);
-}
-
-static void snap_free(struct snap *s)
-{
-	free(s->e);
-	memset(s, 0, sizeof(*s));
-}
-
-/* The map is exactly as @before was taken: entries and table counts. */
-static void assert_unchanged(struct bbm_map *map, const struct snap *before)
-{
-	struct snap now;
-	size_t i;
-	int level;
-
-	snap_take(map, &now);
-	for (level = BBM_PGD; level < BBM_LEVELS; level++)
-		CHECK(before->in_use[level] == now.in_use[level],
-		      "level %d tables: %llu, now %llu", level,
-		      ULL(before->in_use[level]), ULL(now.in_use[level]));
-	CHECK(before->nr == now.nr, "entries: %zu, now %zu", before->nr,
-	      now.nr);
-	for (i = 0; i < now.nr; i++)
-		CHECK(before->e[i].level == now.e[i].level &&
-			      before->e[i].va == now.e[i].va &&
-			      before->e[i].desc == now.e[i].desc,
-		      "entry %zu: L%d %#llx %#llx, now L%d %#llx %#llx", i,
-		      before->e[i].level, ULL(before->e[i].va),
-		      ULL(before->e[i].desc), now.e[i].level,
-		      ULL(now.e[i].va), ULL(now.e[i].desc));
-	snap_free(&now);
-}
-
 /* --- Descriptor checks --------------------------------------------------- */
-
-/* The entry at @level for @va, through tables that must be there. */
-static bbm_desc_t *desc_at(struct bbm_map *map, uint64_t va, int level)
-{
-	bbm_desc_t *table = bbm_map_pgd(map), d;
-	int lvl;
-
-	for (lvl = BBM_PGD; lvl < level; lvl++) {
-		d = table[bbm_index(va, lvl)];
-		CHECK(bbm_desc_table(d, lvl), "va %#llx L%d: %#llx not a table",
-		      ULL(va), lvl, ULL(d));
-		table = bbm_map_table(map, d);
-	}
-	return &table[bbm_index(va, level)];
-}
 
 static bbm_desc_t kernel_leaf(int level, uint64_t va, bool cont)
 {

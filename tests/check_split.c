@@ -15,28 +15,12 @@
 #include "core/map.h"
 #include "core/pagewalk.h"
 #include "core/split.h"
+#include "map_snap.h"
 
 Suite *make_split_suite(void);
 
-#define SZ_4K (1ull << 12)
-#define SZ_64K (1ull << 16)
-#define SZ_1M (1ull << 20)
-#define SZ_2M (1ull << 21)
-#define SZ_32M (1ull << 25)
-#define SZ_1G (1ull << 30)
-#define PO BBM_PAGE_OFFSET
-
 /* A table descriptor as map_mem and the split build it, without its PA. */
 #define TABLE_BITS (BBM_TYPE_TABLE | BBM_TABLE_HINTS(BBM_PROT_KERNEL))
-
-/* ck_assert marks a point (a write) per call: too slow for hot loops. */
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond))                                             \
-			ck_abort_msg(__VA_ARGS__);                       \
-	} while (0)
-
-#define ULL(x) ((unsigned long long)(x))
 
 /* --- Hooks: policy gate, replace_entries and flush recorders ------------ */
 
@@ -135,137 +119,7 @@ static int split_at(struct bbm_map *map, uint64_t addr)
 	return ret;
 }
 
-/* --- Whole-tree snapshots through the walker ---------------------------- */
-
-struct snap_ent {
-	int level;
-	uint64_t va;
-	bbm_desc_t desc;
-};
-
-struct snap {
-	struct snap_ent *e;
-	size_t nr, cap;
-	uint64_t in_use[BBM_LEVELS];
-	uint64_t alloc_attempts;
-};
-
-static void snap_add(struct snap *s, int level, uint64_t va, bbm_desc_t d)
-{
-	if (s->nr == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->e = realloc(s->e, s->cap * sizeof(*s->e));
-		CHECK(s->e, "out of memory");
-	}
-	s->e[s->nr].level = level;
-	s->e[s->nr].va = va;
-	s->e[s->nr].desc = d;
-	s->nr++;
-}
-
-#define SNAP_ENTRY(name, level)                                          \
-	static int name(bbm_desc_t *ptep, uint64_t addr, uint64_t next,  \
-			struct bbm_walk *walk)                           \
-	{                                                                \
-		(void)next;                                              \
-		snap_add(walk->private, level, addr,                     \
-			 bbm_load_relaxed(ptep));                        \
-		return 0;                                                \
-	}
-SNAP_ENTRY(snap_pgd, BBM_PGD)
-SNAP_ENTRY(snap_pud, BBM_PUD)
-SNAP_ENTRY(snap_pmd, BBM_PMD)
-SNAP_ENTRY(snap_pte, BBM_PTE)
-
-static const struct bbm_walk_ops snap_ops = {
-	.pgd_entry = snap_pgd,
-	.pud_entry = snap_pud,
-	.pmd_entry = snap_pmd,
-	.pte_entry = snap_pte,
-};
-
-/* Every non-empty entry of the whole linear region, top down, in order. */
-static void snap_take(struct bbm_map *map, struct snap *s)
-{
-	int level;
-
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(bbm_walk_range(map, PO, BBM_LINEAR_END, &snap_ops, s),
-			 0);
-	for (level = BBM_PGD; level < BBM_LEVELS; level++)
-		s->in_use[level] = bbm_arena_in_use(map->arena, level);
-	s->alloc_attempts = map->arena->alloc_attempts;
-}
-
-static void snap_free(struct snap *s)
-{
-	free(s->e);
-	memset(s, 0, sizeof(*s));
-}
-
-static bool snap_same(const struct snap *a, const struct snap *b)
-{
-	size_t i;
-	int level;
-
-	for (level = BBM_PGD; level < BBM_LEVELS; level++)
-		if (a->in_use[level] != b->in_use[level])
-			return false;
-	if (a->nr != b->nr)
-		return false;
-	for (i = 0; i < a->nr; i++)
-		if (a->e[i].level != b->e[i].level ||
-		    a->e[i].va != b->e[i].va || a->e[i].desc != b->e[i].desc)
-			return false;
-	return true;
-}
-
-/* Same entries, same descriptors, same table accounting. */
-static void snap_assert_equal(const struct snap *a, const struct snap *b)
-{
-	size_t i;
-	int level;
-
-	for (level = BBM_PGD; level < BBM_LEVELS; level++)
-		CHECK(a->in_use[level] == b->in_use[level],
-		      "level %d tables: %llu vs %llu", level,
-		      ULL(a->in_use[level]), ULL(b->in_use[level]));
-	CHECK(a->nr == b->nr, "snapshot sizes %zu vs %zu", a->nr, b->nr);
-	for (i = 0; i < a->nr; i++)
-		CHECK(a->e[i].level == b->e[i].level &&
-			      a->e[i].va == b->e[i].va &&
-			      a->e[i].desc == b->e[i].desc,
-		      "entry %zu: L%d %#llx %#llx vs L%d %#llx %#llx", i,
-		      a->e[i].level, ULL(a->e[i].va), ULL(a->e[i].desc),
-		      b->e[i].level, ULL(b->e[i].va), ULL(b->e[i].desc));
-}
-
-/* The map is exactly as @before was taken. */
-static void assert_unchanged(struct bbm_map *map, const struct snap *before)
-{
-	struct snap now;
-
-	snap_take(map, &now);
-	snap_assert_equal(before, &now);
-	snap_free(&now);
-}
-
 /* --- Descriptor checks --------------------------------------------------- */
-
-/* The entry at @level for @va, through tables that must be there. */
-static bbm_desc_t *desc_at(struct bbm_map *map, uint64_t va, int level)
-{
-	bbm_desc_t *table = bbm_map_pgd(map), d;
-	int lvl;
-
-	for (lvl = BBM_PGD; lvl < level; lvl++) {
-		d = table[bbm_index(va, lvl)];
-		CHECK(bbm_desc_table(d, lvl), "va %#llx L%d: %#llx not a table",
-		      ULL(va), lvl, ULL(d));
-		table = bbm_map_table(map, d);
-	}
-	return &table[bbm_index(va, level)];
-}
 
 static bbm_desc_t kernel_leaf(int level, uint64_t va, bool cont)
 {

@@ -9,7 +9,6 @@
  * `scons test`), else ../tools/bbm-ptdump beside this test binary.
  */
 #include <check.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -19,8 +18,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "stress_run.h"
 
 Suite *make_tool_ptdump_suite(void);
 
@@ -49,32 +49,18 @@ Suite *make_tool_ptdump_suite(void);
 	"(PGD=1 PUD=1 PMD=0 PTE=0) table-KiB=8 reach-KiB=1048576 "          \
 	"unlinked-tables=0\n"
 
-struct run {
-	int status;	/* exit status, or 128 + signal */
-	char *out;	/* all of stdout */
-	char *err;	/* all of stderr */
-};
-
 /* Made once per TCase, in the runner: gone even if a test fails. */
 static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_tool_ptdump.XXXXXX",
-		 base && *base ? base : "/tmp");
-	ck_assert_msg(mkdtemp(tmpdir), "mkdtemp(%s) failed", tmpdir);
+	prog_tmpdir(tmpdir, sizeof(tmpdir), "check_tool_ptdump");
 }
 
 static void remove_tmpdir(void)
 {
-	char cmd[sizeof(tmpdir) + 16];
-
 	/* Only the files this suite wrote: ops, stdin, out, err. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	prog_rmtree(tmpdir);
 }
 
 /* $BBM_PTDUMP, or the program built beside this test binary. */
@@ -111,40 +97,21 @@ static char *write_file(const char *name, const char *text)
 	return path;
 }
 
-static char *slurp(const char *name)
-{
-	char path[PATH_MAX], *buf;
-	FILE *f;
-	long len;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "r");
-	ck_assert_msg(f, "cannot read %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc(len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, len, f), len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /*
  * Run the tool with @argv (NULL-terminated, without argv[0]), stdin from
  * @stdin_text (NULL: /dev/null), and an address-space limit of @as_limit
  * bytes if non-zero.
  */
-static void run_tool(struct run *r, const char *stdin_text,
+static void run_tool(struct prog_run *r, const char *stdin_text,
 		     rlim_t as_limit, char *const *args)
 {
 	const char *tool = tool_path();
 	char out_path[PATH_MAX], err_path[PATH_MAX];
 	char *in_path;
 	char *argv[16];
-	int i, wstatus;
-	pid_t pid;
+	struct prog_io io = { .out = out_path, .err = err_path,
+			      .as_limit = as_limit, .no_search = true };
+	int i;
 
 	argv[0] = (char *)tool;
 	for (i = 0; args[i]; i++) {
@@ -156,49 +123,12 @@ static void run_tool(struct run *r, const char *stdin_text,
 	in_path = stdin_text ? write_file("stdin", stdin_text) :
 			       strdup("/dev/null");
 	ck_assert_ptr_nonnull(in_path);
+	io.in = in_path;
 	snprintf(out_path, sizeof(out_path), "%s/out", tmpdir);
 	snprintf(err_path, sizeof(err_path), "%s/err", tmpdir);
 
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct rlimit rl = { as_limit, as_limit };
-		int in = open(in_path, O_RDONLY);
-		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
-		    dup2(out, 1) < 0 || dup2(err, 2) < 0)
-			_exit(126);
-		if (as_limit && setrlimit(RLIMIT_AS, &rl))
-			_exit(126);
-		execv(tool, argv);
-		_exit(127);
-	}
+	prog_run(r, argv, &io);
 	free(in_path);
-	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
-	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-					 128 + WTERMSIG(wstatus);
-	ck_assert_msg(r->status != 126 && r->status != 127,
-		      "could not run %s (status %d)", tool, r->status);
-	r->out = slurp("out");
-	r->err = slurp("err");
-}
-
-static void free_run(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
 }
 
 /*
@@ -207,7 +137,7 @@ static int count_lines(const char *s)
  */
 static void assert_rejected(const char *stdin_text, char *const *args, ...)
 {
-	struct run r;
+	struct prog_run r;
 	const char *frag;
 	va_list ap;
 
@@ -215,7 +145,7 @@ static void assert_rejected(const char *stdin_text, char *const *args, ...)
 	ck_assert_msg(r.status == 2, "exit status %d, want 2; stderr: %s",
 		      r.status, r.err);
 	ck_assert_msg(!*r.out, "stdout not empty on bad input:\n%s", r.out);
-	ck_assert_msg(count_lines(r.err) == 1 &&
+	ck_assert_msg(prog_count_newlines(r.err) == 1 &&
 			      r.err[strlen(r.err) - 1] == '\n',
 		      "want one stderr line, got:\n%s", r.err);
 	va_start(ap, args);
@@ -223,7 +153,7 @@ static void assert_rejected(const char *stdin_text, char *const *args, ...)
 		ck_assert_msg(strstr(r.err, frag),
 			      "stderr lacks \"%s\":\n%s", frag, r.err);
 	va_end(ap);
-	free_run(&r);
+	prog_run_free(&r);
 }
 
 #define ARGS(...) ((char *const[]){ __VA_ARGS__, NULL })
@@ -249,7 +179,7 @@ static const char dump_12g[] =
 /* No options, no ops: the 12 GiB blocks map, census on stderr. */
 START_TEST(test_default_run)
 {
-	struct run r;
+	struct prog_run r;
 	size_t n;
 
 	run_tool(&r, NULL, 0, NO_ARGS);
@@ -264,7 +194,7 @@ START_TEST(test_default_run)
 		      r.out);
 	ck_assert_str_eq(r.out, dump_12g);
 	ck_assert_str_eq(r.err, CENSUS_12G);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -295,7 +225,7 @@ static const char script_revalidated[] =
 START_TEST(test_script_run)
 {
 	char *path = write_file("ops", script_ops);
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0, ARGS("--mem", "12G", path));
 	free(path);
@@ -308,9 +238,9 @@ START_TEST(test_script_run)
 		      "dump lacks the 960M/4G lines:\n%s", r.out);
 	ck_assert_msg(strstr(r.out, script_revalidated),
 		      "dump lacks the re-validated run:\n%s", r.out);
-	ck_assert_msg(!strncmp(r.err, "census: ", 8) && count_lines(r.err) == 1,
+	ck_assert_msg(!strncmp(r.err, "census: ", 8) && prog_count_newlines(r.err) == 1,
 		      "stderr is not one census line:\n%s", r.err);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -327,7 +257,7 @@ static const char dump_pte_4m_ro[] =
 /* "-" reads stdin; --map pte and --mem=SIZE. */
 START_TEST(test_stdin_pte_map)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, "ro 0x1000 4K\n", 0,
 		 ARGS("--mem=4M", "--map", "pte", "-"));
@@ -337,7 +267,7 @@ START_TEST(test_stdin_pte_map)
 			 "census: 4K=1024 64K-cont=0 2M=0 32M-cont=0 1G=0 "
 			 "invalid=0 tables=5 (PGD=1 PUD=1 PMD=1 PTE=2) "
 			 "table-KiB=20 reach-KiB=4 unlinked-tables=0\n");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -351,7 +281,7 @@ static const char dump_2g[] =
 /* repaint to PTEs, then collapse back: the blocks map again. */
 START_TEST(test_repaint_collapse)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, "repaint\ncollapse\n", 0, ARGS("--mem", "2G", "-"));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
@@ -360,7 +290,7 @@ START_TEST(test_repaint_collapse)
 			 "census: 4K=0 64K-cont=0 2M=0 32M-cont=0 1G=2 "
 			 "invalid=0 tables=2 (PGD=1 PUD=1 PMD=0 PTE=0) "
 			 "table-KiB=8 reach-KiB=1048576 unlinked-tables=0\n");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -396,13 +326,13 @@ static const char census_12g[] =
 /* The 12 GiB blocks map: twelve 1G leaves, a PGD and a PUD page. */
 START_TEST(test_census_12g_blocks)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0, ARGS("--census", "--mem", "12G"));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
 	ck_assert_str_eq(r.out, census_12g);
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -435,7 +365,7 @@ START_TEST(test_census_script)
 {
 	char *path = write_file("ops", script_ops);
 	char head[PATH_MAX + 128];
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0, ARGS("--mem", "12G", path));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
@@ -443,7 +373,7 @@ START_TEST(test_census_script)
 			 "census: 4K=64 64K-cont=92 2M=45 32M-cont=61 1G=10 "
 			 "invalid=0 tables=7 (PGD=1 PUD=1 PMD=2 PTE=3) "
 			 "table-KiB=28 reach-KiB=46260 unlinked-tables=0\n");
-	free_run(&r);
+	prog_run_free(&r);
 
 	run_tool(&r, NULL, 0, ARGS("--census", "--mem", "12G", path));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
@@ -455,14 +385,14 @@ START_TEST(test_census_script)
 	ck_assert_str_eq(r.out + strlen(head), census_12g_script);
 	ck_assert_str_eq(r.err, "");
 	free(path);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
 /* --map pte, ops on stdin, a present-invalid page: no TLB entry for it. */
 START_TEST(test_census_pte_invalid)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, "invalid 0x1000 4K\n", 0,
 		 ARGS("--census", "--map", "pte", "--mem", "4M", "-"));
@@ -491,7 +421,7 @@ START_TEST(test_census_pte_invalid)
 		"TLB reach, bytes/entry             4096\n"
 		"TLB reach                         4 KiB\n");
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -534,7 +464,7 @@ static const char census_compare_256g[] =
 
 START_TEST(test_census_compare_256g)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0,
 		 ARGS("--census", "--compare", "--mem", "256G"));
@@ -545,14 +475,14 @@ START_TEST(test_census_compare_256g)
 	ck_assert_uint_eq((131330ull - 2) * 4096, 537919488ull);
 	ck_assert_ptr_nonnull(strstr(r.out, " 537919488 = 537.92 MB = "
 					    "513.00 MiB (131328 pages)\n"));
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
 /* The ops apply to both maps: repaint makes the blocks map a PTE map. */
 START_TEST(test_census_compare_ops)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, "repaint\n", 0,
 		 ARGS("--census", "--compare", "--mem", "2G", "-"));
@@ -566,7 +496,7 @@ START_TEST(test_census_compare_ops)
 				    " times as many (524288 / 524288)\n"),
 		      "no difference expected:\n%s", r.out);
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -600,7 +530,7 @@ START_TEST(test_diff_equal)
 	char *collapse = write_file("collapse.ops", "collapse\n");
 	char *empty = write_file("empty.ops", "");
 	char spec_a[PATH_MAX + 8], spec_b[PATH_MAX + 8], *want;
-	struct run r;
+	struct prog_run r;
 
 	snprintf(spec_a, sizeof(spec_a), "pte:%s", collapse);
 	snprintf(spec_b, sizeof(spec_b), "blocks:%s", empty);
@@ -614,7 +544,7 @@ START_TEST(test_diff_equal)
 	ck_assert_msg(!has_marks(r.out), "marks in:\n%s", r.out);
 	ck_assert_str_eq(r.err, "");
 	free(want);
-	free_run(&r);
+	prog_run_free(&r);
 
 	/* "blocks:" alone is the map with no ops. */
 	run_tool(&r, NULL, 0, ARGS("--diff", spec_a, "blocks:"));
@@ -622,7 +552,7 @@ START_TEST(test_diff_equal)
 	ck_assert_msg(strstr(r.out, "+++ B: blocks map of 12G, no ops\n"
 				    SAME_12G),
 		      "diff against blocks: alone:\n%s", r.out);
-	free_run(&r);
+	prog_run_free(&r);
 	free(collapse);
 	free(empty);
 }
@@ -648,21 +578,21 @@ static const char diff_ro_page[] =
 /* One ro page: its 1G leaf against the split, marked; the rest common. */
 START_TEST(test_diff_differ)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, "ro 0x210000 4K\n", 0, ARGS("--diff", "blocks:", "-"));
 	ck_assert_msg(r.status == 1, "exit %d, want 1; stderr: %s", r.status,
 		      r.err);
 	ck_assert_str_eq(r.out, diff_ro_page);
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
 /* A change between common lines: only the changed VAs are marked. */
 START_TEST(test_diff_middle)
 {
-	struct run r;
+	struct prog_run r;
 
 	/* --map pte: the unprefixed side; the whole-map line is split. */
 	run_tool(&r, "ro 0x1000 4K\n", 0,
@@ -683,7 +613,7 @@ START_TEST(test_diff_middle)
 		"  0xffff000040000000-0xffff008000000000         511G PUD\n"
 		"  0xffff008000000000-0xffff800000000000      130560G PGD\n"
 		"  " END);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -704,7 +634,7 @@ START_TEST(test_diff_saved_dump)
 		"---[ Modules start ]---\r\n"
 		"0xffff800000000000-0xffff800008000000         128M PGD\r\n");
 	char *want;
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0, ARGS("--diff", saved, "blocks:"));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
@@ -715,12 +645,12 @@ START_TEST(test_diff_saved_dump)
 	ck_assert_str_eq(r.out, want);
 	ck_assert_str_eq(r.err, "");
 	free(want);
-	free_run(&r);
+	prog_run_free(&r);
 
 	run_tool(&r, NULL, 0, ARGS("--diff", kernel, saved));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
 	ck_assert_msg(!has_marks(r.out), "marks in:\n%s", r.out);
-	free_run(&r);
+	prog_run_free(&r);
 
 	/* Against the PTE map: the one 12G line differs. */
 	run_tool(&r, NULL, 0, ARGS("--diff", saved, "pte:"));
@@ -732,14 +662,14 @@ START_TEST(test_diff_saved_dump)
 		"+ 0xffff000000000000-0xffff000300000000          12G PTE" PAGE
 		"  0xffff000300000000-0xffff008000000000         500G PUD\n"),
 		"the 12G line is not marked:\n%s", r.out);
-	free_run(&r);
+	prog_run_free(&r);
 
 	/* A saved dump on stdin. */
 	run_tool(&r, dump_12g, 0, ARGS("--diff", "blocks:", "-"));
 	ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
 	ck_assert_msg(strstr(r.out, "+++ B: saved dump <stdin>\n"),
 		      "stdin dump:\n%s", r.out);
-	free_run(&r);
+	prog_run_free(&r);
 	free(saved);
 	free(kernel);
 }
@@ -747,7 +677,7 @@ END_TEST
 
 START_TEST(test_help)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_tool(&r, NULL, 0, ARGS("--help"));
 	ck_assert_int_eq(r.status, 0);
@@ -764,7 +694,7 @@ START_TEST(test_help)
 		      "--help does not describe --census and --diff:\n%s",
 		      r.out);
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -959,7 +889,7 @@ START_TEST(test_map_create_fails)
 #if SANITIZER_SHADOW
 	return;	/* their shadow needs far more address space than 1 GiB */
 #else
-	struct run r;
+	struct prog_run r;
 
 	/* 64 TiB of blocks needs a 256 GiB arena reservation: over 1 GiB. */
 	run_tool(&r, NULL, 1ull << 30, ARGS("--mem", "64T"));
@@ -969,7 +899,7 @@ START_TEST(test_map_create_fails)
 	ck_assert_str_eq(r.err,
 			 "bbm-ptdump: cannot build a blocks map of 64T: out "
 			 "of memory\n");
-	free_run(&r);
+	prog_run_free(&r);
 #endif
 }
 END_TEST

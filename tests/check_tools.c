@@ -10,7 +10,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,42 +19,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-Suite *make_tools_suite(void);
+#include "stress_run.h"
 
-struct run {
-	int status;	/* exit status, or 128 + signal */
-	char *out;	/* all of stdout */
-	char *err;	/* all of stderr */
-};
+Suite *make_tools_suite(void);
 
 /* Made once per TCase, in the runner: gone even if a test fails. */
 static char tmpdir[256];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/check_tools.XXXXXX",
-		 base && *base ? base : "/tmp");
-	ck_assert_msg(mkdtemp(tmpdir), "mkdtemp(%s) failed", tmpdir);
+	prog_tmpdir(tmpdir, sizeof(tmpdir), "check_tools");
 }
 
 static void teardown(void)
 {
-	char cmd[sizeof(tmpdir) + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	prog_rmtree(tmpdir);
 }
 
 /*
  * A path in the temp dir, in one of 8 static buffers used in turn: enough
- * for the paths of one command line plus the two of spawn_script().
+ * for the paths of one command line.
  */
 static char *tmp(const char *name)
 {
@@ -125,34 +111,6 @@ static const char *tools_dir(void)
 	return dir;
 }
 
-static char *slurp(const char *path)
-{
-	char *buf;
-	FILE *f;
-	long len;
-
-	f = fopen(path, "r");
-	ck_assert_msg(f, "cannot read %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc(len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, len, f), len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 /* How often @needle occurs in @s. */
 static int count_of(const char *s, const char *needle)
 {
@@ -165,17 +123,25 @@ static int count_of(const char *s, const char *needle)
 	return n;
 }
 
+/* Where spawn_script() sends the script's stdout and stderr. */
+static const struct prog_io *script_io(void)
+{
+	static char out_path[PATH_MAX], err_path[PATH_MAX];
+	static const struct prog_io io = { .out = out_path, .err = err_path };
+
+	snprintf(out_path, sizeof(out_path), "%s/stdout", tmpdir);
+	snprintf(err_path, sizeof(err_path), "%s/stderr", tmpdir);
+	return &io;
+}
+
 /* Start `python3 tools/@script @args...` with stdout and stderr in files. */
 static pid_t spawn_script(const char *script, char *const *args)
 {
-	char path[PATH_MAX + 16], out_path[PATH_MAX], err_path[PATH_MAX];
+	char path[PATH_MAX + 16];
 	char *argv[48];
 	int i;
-	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", tools_dir(), script);
-	snprintf(out_path, sizeof(out_path), "%s/stdout", tmpdir);
-	snprintf(err_path, sizeof(err_path), "%s/stderr", tmpdir);
 	argv[0] = "python3";
 	argv[1] = path;
 	for (i = 0; args[i]; i++) {
@@ -183,50 +149,22 @@ static pid_t spawn_script(const char *script, char *const *args)
 		argv[i + 2] = args[i];
 	}
 	argv[i + 2] = NULL;
-
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
-		    dup2(out, 1) < 0 || dup2(err, 2) < 0)
-			_exit(126);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
+	return prog_spawn(argv, script_io());
 }
 
-static void wait_script(struct run *r, pid_t pid)
+static void wait_script(struct prog_run *r, pid_t pid)
 {
-	int wstatus;
-
-	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
-	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
-					 128 + WTERMSIG(wstatus);
-	ck_assert_msg(r->status != 126 && r->status != 127,
-		      "could not run python3 (status %d)", r->status);
-	r->out = slurp(tmp("stdout"));
-	r->err = slurp(tmp("stderr"));
+	prog_wait(r, pid, "python3", script_io());
 }
 
-static void run_script(struct run *r, const char *script, char *const *args)
+static void run_script(struct prog_run *r, const char *script,
+		       char *const *args)
 {
 	wait_script(r, spawn_script(script, args));
 }
 
-static void free_run(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 /* Run, and insist on exit status 0. */
-static void run_ok(struct run *r, const char *script, char *const *args)
+static void run_ok(struct prog_run *r, const char *script, char *const *args)
 {
 	run_script(r, script, args);
 	ck_assert_msg(r->status == 0, "tools/%s: exit %d; stderr:\n%s", script,
@@ -240,7 +178,7 @@ static void run_ok(struct run *r, const char *script, char *const *args)
 static void assert_rejected(const char *script, char *const *args, ...)
 {
 	char prefix[64];
-	struct run r;
+	struct prog_run r;
 	const char *frag;
 	va_list ap;
 
@@ -249,7 +187,7 @@ static void assert_rejected(const char *script, char *const *args, ...)
 		      r.status, r.err);
 	ck_assert_msg(!*r.out, "stdout not empty on bad input:\n%s", r.out);
 	snprintf(prefix, sizeof(prefix), "%s: ", script);
-	ck_assert_msg(count_lines(r.err) == 1 &&
+	ck_assert_msg(prog_count_newlines(r.err) == 1 &&
 			      !strncmp(r.err, prefix, strlen(prefix)),
 		      "want one '%s' stderr line, got:\n%s", prefix, r.err);
 	va_start(ap, args);
@@ -257,7 +195,7 @@ static void assert_rejected(const char *script, char *const *args, ...)
 		ck_assert_msg(strstr(r.err, frag),
 			      "stderr lacks \"%s\":\n%s", frag, r.err);
 	va_end(ap);
-	free_run(&r);
+	prog_run_free(&r);
 }
 
 #define ARGS(...) ((char *const[]){ __VA_ARGS__, NULL })
@@ -336,7 +274,7 @@ static bool is_png(const char *path)
 /* The cross product in order, the seeds of a point together; ';' lists. */
 START_TEST(test_sweep_dry_run)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_ok(&r, "sweep",
 	       ARGS("--dry-run", "--seeds", "2", "--seed-base", "7", "--",
@@ -353,16 +291,16 @@ START_TEST(test_sweep_dry_run)
 			 "readers=2 cpu-mix=cortex-x4:4 seed=8\n");
 	ck_assert_msg(strstr(r.err, "8 runs: 4 grid points x 2 seeds"),
 		      "stderr: %s", r.err);
-	free_run(&r);
+	prog_run_free(&r);
 
 	/* A flag swept with on,off; nothing swept: one point. */
 	run_ok(&r, "sweep", ARGS("--dry-run", "--", "--realm", "on,off",
 				 "--scenario", "boot"));
 	ck_assert_str_eq(r.out, "realm=on seed=1\nrealm=off seed=1\n");
-	free_run(&r);
+	prog_run_free(&r);
 	run_ok(&r, "sweep", ARGS("--dry-run", "--seeds", "2"));
 	ck_assert_str_eq(r.out, "seed=1\nseed=2\n");
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -372,7 +310,7 @@ START_TEST(test_sweep_csv)
 	bool plot = have_gnuplot();
 	char *csv, *runs, *header, *none, *live;
 	int det, runs_col, failed_col, fault_col;
-	struct run r;
+	struct prog_run r;
 
 	if (plot)
 		run_ok(&r, "sweep",
@@ -384,14 +322,14 @@ START_TEST(test_sweep_csv)
 		       ARGS("--out", tmp("out"), "--seeds", "2",
 			    "--jobs", "2", "--", "--duration", "300ms",
 			    "--busted", "none,live-bbm"));
-	free_run(&r);
-	runs = slurp(tmp("out/runs.jsonl"));
-	ck_assert_int_eq(count_lines(runs), 4);
+	prog_run_free(&r);
+	runs = prog_slurp(tmp("out/runs.jsonl"));
+	ck_assert_int_eq(prog_count_newlines(runs), 4);
 	ck_assert_int_eq(count_of(runs, "{\"grid\": {\"busted\": \"none\"}, "
 				  "\"seed\": "), 2);
 	ck_assert_int_eq(count_of(runs, "\"wall_s\": "), 4);
-	csv = slurp(tmp("out/summary.csv"));
-	ck_assert_int_eq(count_lines(csv), 3);
+	csv = prog_slurp(tmp("out/summary.csv"));
+	ck_assert_int_eq(prog_count_newlines(csv), 3);
 	header = line_starting(csv, "busted,runs,failed,errors,");
 	det = column_of(header, "detection_rate");
 	runs_col = column_of(header, "runs");
@@ -430,7 +368,7 @@ START_TEST(test_sweep_resume)
 {
 	const struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
 	char *before, *after, want[64];
-	struct run r;
+	struct prog_run r;
 	int readers, seed, i, lines = 0;
 	pid_t pid;
 
@@ -441,8 +379,8 @@ START_TEST(test_sweep_resume)
 	for (i = 0; i < 1500 && !lines; i++) {	/* 30 s */
 		nanosleep(&tick, NULL);
 		if (is_file(tmp("resume/runs.jsonl"))) {
-			before = slurp(tmp("resume/runs.jsonl"));
-			lines = count_lines(before);
+			before = prog_slurp(tmp("resume/runs.jsonl"));
+			lines = prog_count_newlines(before);
 			free(before);
 		}
 	}
@@ -452,18 +390,18 @@ START_TEST(test_sweep_resume)
 	ck_assert_msg(r.status == 130, "exit %d after SIGINT; stderr:\n%s",
 		      r.status, r.err);
 	ck_assert_msg(strstr(r.err, "--resume"), "stderr: %s", r.err);
-	free_run(&r);
-	before = slurp(tmp("resume/runs.jsonl"));
-	ck_assert_int_ge(count_lines(before), 1);
-	ck_assert_int_lt(count_lines(before), 6);
+	prog_run_free(&r);
+	before = prog_slurp(tmp("resume/runs.jsonl"));
+	ck_assert_int_ge(prog_count_newlines(before), 1);
+	ck_assert_int_lt(prog_count_newlines(before), 6);
 	ck_assert(is_file(tmp("resume/summary.csv")));
 
 	run_ok(&r, "sweep", ARGS("--resume", tmp("resume")));
-	free_run(&r);
-	after = slurp(tmp("resume/runs.jsonl"));
+	prog_run_free(&r);
+	after = prog_slurp(tmp("resume/runs.jsonl"));
 	ck_assert_msg(!strncmp(after, before, strlen(before)),
 		      "earlier lines changed:\n%s\nnow:\n%s", before, after);
-	ck_assert_int_eq(count_lines(after), 6);
+	ck_assert_int_eq(prog_count_newlines(after), 6);
 	for (readers = 1; readers <= 2; readers++) {
 		for (seed = 1; seed <= 3; seed++) {
 			snprintf(want, sizeof(want),
@@ -479,7 +417,7 @@ START_TEST(test_sweep_resume)
 	/* Nothing left: --resume only rewrites the summary. */
 	run_ok(&r, "sweep", ARGS("--resume", tmp("resume")));
 	ck_assert_msg(strstr(r.err, "0 to do"), "stderr: %s", r.err);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -487,15 +425,15 @@ END_TEST
 START_TEST(test_sweep_emit_merge)
 {
 	char *jobs, *runs, *csv, cmd[PATH_MAX + 32];
-	struct run r;
+	struct prog_run r;
 
 	run_ok(&r, "sweep",
 	       ARGS("--emit-jobs", tmp("jobs.txt"), "--out",
 		    tmp("b"), "--seeds", "2", "--", "--duration",
 		    "200ms", "--readers", "1,2"));
-	free_run(&r);
-	jobs = slurp(tmp("jobs.txt"));
-	ck_assert_int_eq(count_lines(jobs), 4);
+	prog_run_free(&r);
+	jobs = prog_slurp(tmp("jobs.txt"));
+	ck_assert_int_eq(prog_count_newlines(jobs), 4);
 	ck_assert_int_eq(count_of(jobs, "--seed 2 --quiet --json "), 2);
 	free(jobs);
 	snprintf(cmd, sizeof(cmd), "sh '%s'", tmp("jobs.txt"));
@@ -505,21 +443,21 @@ START_TEST(test_sweep_emit_merge)
 	run_ok(&r, "sweep",
 	       ARGS("--out", tmp("a"), "--seed-base", "5", "--",
 		    "--duration", "200ms", "--readers", "1,2"));
-	free_run(&r);
+	prog_run_free(&r);
 
 	run_ok(&r, "sweep", ARGS("--merge", tmp("a"),
 				 tmp("b"), "--out",
 				 tmp("m")));
 	ck_assert_msg(strstr(r.err, "merged 6 runs from 2 folders; swept: "
 				    "readers;"), "stderr: %s", r.err);
-	free_run(&r);
-	runs = slurp(tmp("m/runs.jsonl"));
-	ck_assert_int_eq(count_lines(runs), 6);
+	prog_run_free(&r);
+	runs = prog_slurp(tmp("m/runs.jsonl"));
+	ck_assert_int_eq(prog_count_newlines(runs), 6);
 	ck_assert_int_eq(count_of(runs, "{\"grid\": {\"readers\": \"2\"}, "),
 			 3);
 	ck_assert_int_eq(count_of(runs, "}, \"seed\": 5, "), 2);
-	csv = slurp(tmp("m/summary.csv"));
-	ck_assert_int_eq(count_lines(csv), 3);
+	csv = prog_slurp(tmp("m/summary.csv"));
+	ck_assert_int_eq(prog_count_newlines(csv), 3);
 	free(line_starting(csv, "readers,runs,failed,errors,"));
 	free(line_starting(csv, "1,3,"));
 	free(line_starting(csv, "2,3,"));
@@ -557,7 +495,7 @@ START_TEST(test_sweep_bad_input)
 	assert_rejected("sweep", ARGS("--out", tmp("full"), "--",
 				      "--readers", "1"),
 			"is not empty", NULL);
-	made = slurp(tmp("full/keep"));
+	made = prog_slurp(tmp("full/keep"));
 	ck_assert_str_eq(made, "");
 	free(made);
 }
@@ -566,7 +504,7 @@ END_TEST
 /* bbmstress itself rejects a grid point: exit 2 with its message last. */
 START_TEST(test_sweep_bbmstress_rejects)
 {
-	struct run r;
+	struct prog_run r;
 	char *last;
 
 	run_script(&r, "sweep", ARGS("--out", tmp("rej"), "--jobs",
@@ -581,7 +519,7 @@ START_TEST(test_sweep_bbmstress_rejects)
 	ck_assert_msg(!strncmp(last, "sweep: bbmstress rejected readers=999: ",
 			       39) && strstr(last, "--readers"),
 		      "stderr:\n%s", r.err);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -591,7 +529,7 @@ END_TEST
 START_TEST(test_matrix_cell)
 {
 	char *row, *file;
-	struct run r;
+	struct prog_run r;
 
 	run_ok(&r, "matrix",
 	       ARGS("--policies", "v6.18", "--mixes", "cortex-x4:4", "--realm",
@@ -606,14 +544,14 @@ START_TEST(test_matrix_cell)
 			      strstr(row, "pageattr-warn "),
 		      "row: %s", row);
 	ck_assert_int_eq(count_of(r.out, "\n|"), 3);	/* head, rule, row */
-	file = slurp(tmp("matrix.md"));
+	file = prog_slurp(tmp("matrix.md"));
 	ck_assert_str_eq(file, r.out);
 	ck_assert(is_file(tmp("json/v6.18_all-bbml2_realm-on_seed1.json")));
 	ck_assert_msg(strstr(r.err, "matrix: cell 1/1 ") &&
 			      strstr(r.err, "ETA"), "stderr: %s", r.err);
 	free(file);
 	free(row);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 
@@ -636,7 +574,7 @@ END_TEST
 
 START_TEST(test_help)
 {
-	struct run r;
+	struct prog_run r;
 
 	run_ok(&r, "sweep", ARGS("--help"));
 	ck_assert_msg(!strncmp(r.out, "usage: tools/sweep ", 19) &&
@@ -645,12 +583,12 @@ START_TEST(test_help)
 			      strstr(r.out, "--resume DIR"),
 		      "sweep --help:\n%s", r.out);
 	ck_assert_str_eq(r.err, "");
-	free_run(&r);
+	prog_run_free(&r);
 	run_ok(&r, "matrix", ARGS("--help"));
 	ck_assert_msg(!strncmp(r.out, "usage: tools/matrix ", 20) &&
 			      strstr(r.out, "option2/idmap"),
 		      "matrix --help:\n%s", r.out);
-	free_run(&r);
+	prog_run_free(&r);
 }
 END_TEST
 

@@ -15,24 +15,9 @@
 #include "core/pageattr.h"
 #include "core/pagewalk.h"
 #include "core/split.h"
+#include "map_snap.h"
 
 Suite *make_walk_suite(void);
-
-#define SZ_4K (1ull << 12)
-#define SZ_64K (1ull << 16)
-#define SZ_1M (1ull << 20)
-#define SZ_2M (1ull << 21)
-#define SZ_32M (1ull << 25)
-#define SZ_1G (1ull << 30)
-#define PO BBM_PAGE_OFFSET
-#define ULL(x) ((unsigned long long)(x))
-
-/* ck_assert writes a checkpoint per call: too slow for hot loops. */
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond))                                             \
-			ck_abort_msg(__VA_ARGS__);                       \
-	} while (0)
 
 static struct bbm_map *make_map(uint64_t size, bool pte_only)
 {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,115 @@
 #define MAX_ARGS 80
 #define JSON_MAX_DEPTH 64
 
-/* --- running the program -------------------------------------------------- */
+/* --- running any program ------------------------------------------------- */
+
+/* Make a fresh "$TMPDIR/@name.XXXXXX" (else under /tmp) in @dir. */
+void prog_tmpdir(char *dir, size_t size, const char *name)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp",
+		 name);
+	ck_assert_msg(mkdtemp(dir), "mkdtemp(%s) failed", dir);
+}
+
+/* Remove @dir and all in it; a note on stderr if that fails. */
+void prog_rmtree(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* All of the file @path (malloc'ed); fails the test if unreadable. */
+char *prog_slurp(const char *path)
+{
+	char *buf;
+	FILE *f;
+	long len;
+
+	f = fopen(path, "r");
+	ck_assert_msg(f, "cannot read %s", path);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc(len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, len, f), len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The '\n' characters in @s. */
+int prog_count_newlines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Fork and exec @argv (NULL-terminated) with the files of @io; its pid. */
+pid_t prog_spawn(char *const *argv, const struct prog_io *io)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = { io->as_limit, io->as_limit };
+		int in = open(io->in ? io->in : "/dev/null", O_RDONLY);
+		int out = open(io->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int err = open(io->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
+		    dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			_exit(126);
+		if (io->as_limit && setrlimit(RLIMIT_AS, &rl))
+			_exit(126);
+		if (io->no_search)
+			execv(argv[0], argv);
+		else
+			execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for @pid, fail if @what could not run (126/127), read its output. */
+void prog_wait(struct prog_run *r, pid_t pid, const char *what,
+	       const struct prog_io *io)
+{
+	int wstatus;
+
+	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
+	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) :
+					 128 + WTERMSIG(wstatus);
+	ck_assert_msg(r->status != 126 && r->status != 127,
+		      "could not run %s (status %d)", what, r->status);
+	r->out = prog_slurp(io->out);
+	r->err = prog_slurp(io->err);
+}
+
+/* Run @argv to its end with the files of @io: prog_spawn + prog_wait. */
+void prog_run(struct prog_run *r, char *const *argv, const struct prog_io *io)
+{
+	prog_wait(r, prog_spawn(argv, io), argv[0], io);
+}
+
+/* Free the output that prog_wait read. */
+void prog_run_free(struct prog_run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* --- running bbmstress ---------------------------------------------------- */
 
 /* $BBM_STRESS, or the program built beside this test binary. */
 static const char *stress_path(void)

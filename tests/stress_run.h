@@ -8,12 +8,54 @@
  *
  * The program is $BBM_STRESS (set by `scons test`), else ../stress/bbmstress
  * beside the test binary.
+ *
+ * Also the plain "run a program, capture stdout/stderr/exit status" helpers
+ * (prog_*) that the tool suites share.
  */
 #ifndef BBM_TESTS_STRESS_RUN_H
 #define BBM_TESTS_STRESS_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/*
+ * Any program, as the tool suites run it: stdin from a file, stdout and
+ * stderr into files, waited for without a time limit.
+ */
+struct prog_io {
+	const char *in; /* stdin's file; NULL: /dev/null */
+	const char *out; /* stdout's file */
+	const char *err; /* stderr's file */
+	rlim_t as_limit; /* RLIMIT_AS in bytes; 0 = none */
+	bool no_search; /* execv(), not execvp(): argv[0] not looked up */
+};
+
+struct prog_run {
+	int status; /* exit status, or 128 + signal */
+	char *out; /* all of stdout */
+	char *err; /* all of stderr */
+};
+
+/* Make a fresh "$TMPDIR/@name.XXXXXX" (else under /tmp) in @dir. */
+void prog_tmpdir(char *dir, size_t size, const char *name);
+/* Remove @dir and all in it; a note on stderr if that fails. */
+void prog_rmtree(const char *dir);
+/* All of the file @path (malloc'ed); fails the test if unreadable. */
+char *prog_slurp(const char *path);
+/* The '\n' characters in @s. */
+int prog_count_newlines(const char *s);
+/* Fork and exec @argv (NULL-terminated) with the files of @io; its pid. */
+pid_t prog_spawn(char *const *argv, const struct prog_io *io);
+/* Wait for @pid, fail if @what could not run (126/127), read its output. */
+void prog_wait(struct prog_run *r, pid_t pid, const char *what,
+	       const struct prog_io *io);
+/* Run @argv to its end with the files of @io: prog_spawn + prog_wait. */
+void prog_run(struct prog_run *r, char *const *argv,
+	      const struct prog_io *io);
+/* Free the output that prog_wait read. */
+void prog_run_free(struct prog_run *r);
 
 #define STRESS_JSON 0x1 /* append --json <a file of a fresh temp dir> */
 
