@@ -279,16 +279,3 @@ uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng)
 	span = (end - start) >> BBM_PAGE_SHIFT;
 	return start + (bbm_rand_below(rng, span) << BBM_PAGE_SHIFT);
 }
-
-bool bbm_oracle_newest(struct bbm_oracle *oracle, uint64_t *start,
-		       uint64_t *end)
-{
-	uint64_t seq = bbm_load_acquire(&oracle->recent_seq);
-	unsigned int i = seq % BBM_ORACLE_RECENT;
-
-	if (!seq)
-		return false;
-	*start = bbm_load_relaxed(&oracle->recent[i][0]);
-	*end = bbm_load_relaxed(&oracle->recent[i][1]);
-	return *start && *end > *start;
-}

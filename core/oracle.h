@@ -146,10 +146,6 @@ bool bbm_oracle_allows(struct bbm_oracle *oracle, uint64_t va,
 void bbm_oracle_note_hot(struct bbm_oracle *oracle, uint64_t start,
 			 uint64_t end);
 
-/* The range noted last; false if none yet. */
-bool bbm_oracle_newest(struct bbm_oracle *oracle, uint64_t *start,
-		       uint64_t *end);
-
 /* A VA near a range written recently, for --va-pattern hot; 0 if none. */
 uint64_t bbm_oracle_hot_va(struct bbm_oracle *oracle, uint64_t *rng);
 
